@@ -29,7 +29,7 @@ lint: $(BOOT)
 	@.venv/bin/ruff format --check .
 
 typecheck: $(BOOT)
-	@.venv/bin/mypy
+	@scripts/typecheck
 
 check: lint typecheck test
 
