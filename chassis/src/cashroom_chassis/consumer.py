@@ -1,0 +1,226 @@
+"""Consuming events with money-safe settings, written once for every service.
+
+- Offsets are committed only after the handler's transaction commits (``AckPolicy.MANUAL`` and
+  an explicit ack; never FastStream's default ack-first / auto-commit), so a crash re-delivers
+  and the inbox turns the re-delivery into a no-op.
+- ``auto_offset_reset="earliest"``: a new consumer group reads history, it does not skip it.
+- A batch of events is handled in one transaction (fast). If that fails, each event is retried
+  on its own a bounded number of times; one that still fails goes to the dead-letter topic with
+  its error, and the partition keeps flowing.
+- Bytes that break the contract go to the dead-letter topic with the validation error at once.
+- An infrastructure failure (database or broker unreachable) is not the event's fault: nothing
+  is dead-lettered, the batch is rewound and tried again after a pause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaProducer, ConsumerRecord
+from cashroom_contracts.envelope import ContractViolation, Envelope, EventPayload, parse_event
+from cashroom_contracts.topics import dead_letter_topic
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaMessage
+from opentelemetry import propagate, trace
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+from cashroom_chassis.db import Database, UnitOfWork
+from cashroom_chassis.faults import crash_point
+from cashroom_chassis.inbox import first_delivery
+
+log = logging.getLogger(__name__)
+tracer = trace.get_tracer("cashroom.consumer")
+
+EventHandler = Callable[[UnitOfWork, Envelope[EventPayload]], Awaitable[None]]
+"""Apply one event's effects inside the given unit of work. Never commit: the chassis does."""
+
+
+class InfrastructureError(Exception):
+    """The database or broker could not be reached; the event is not at fault."""
+
+
+def is_infrastructure_failure(error: BaseException) -> bool:
+    if isinstance(error, InfrastructureError | OSError | TimeoutError | ConnectionError):
+        return True
+    if isinstance(error, OperationalError | InterfaceError):
+        return True
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+
+
+async def _raw_bytes(message: Any) -> Any:
+    """Decoder that leaves decoding to us: bad bytes must reach the dead-letter logic, not crash."""
+    return None
+
+
+class EventConsumer:
+    """Subscribes a handler to topics on a FastStream broker, with the guarantees above."""
+
+    def __init__(
+        self,
+        *,
+        db: Database,
+        dead_letter_producer: AIOKafkaProducer,
+        topics: Sequence[str],
+        handler: EventHandler,
+        group_id: str,
+        max_batch: int = 500,
+        attempts: int = 3,
+        retry_backoff_seconds: float = 0.2,
+        infrastructure_pause_seconds: float = 2.0,
+    ) -> None:
+        self._db = db
+        self._dlq = dead_letter_producer
+        self.topics = tuple(topics)
+        self._handler = handler
+        self.group_id = group_id
+        self._max_batch = max_batch
+        self._attempts = attempts
+        self._backoff = retry_backoff_seconds
+        self._pause = infrastructure_pause_seconds
+        self.processed = 0
+        self.dead_lettered = 0
+
+    def attach(self, broker: KafkaBroker) -> None:
+        subscriber = broker.subscriber(
+            *self.topics,
+            group_id=self.group_id,
+            batch=True,
+            max_records=self._max_batch,
+            batch_timeout_ms=50,
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.MANUAL,
+            decoder=_raw_bytes,
+            max_workers=1,
+            title=f"{self.group_id}: {', '.join(self.topics)}",
+        )
+        subscriber(self.on_batch)
+
+    async def on_batch(self, body: Any, message: KafkaMessage) -> None:
+        raw = message.raw_message
+        records: tuple[ConsumerRecord[Any, Any], ...] = raw if isinstance(raw, tuple) else (raw,)
+        try:
+            await self.handle_records(records)
+        except Exception as error:
+            log.error(
+                "%s: batch of %d not handled (%s); rewinding to retry after %.1fs",
+                self.group_id,
+                len(records),
+                error,
+                self._pause,
+                exc_info=not is_infrastructure_failure(error),
+            )
+            await message.nack()
+            await asyncio.sleep(self._pause)
+            return
+        crash_point("consumer.after_commit_before_ack")
+        await message.ack()
+        crash_point("consumer.after_ack")
+
+    async def handle_records(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        """Handle a batch: one transaction for all, else one at a time, else dead letters."""
+        valid: list[tuple[ConsumerRecord[Any, Any], Envelope[EventPayload]]] = []
+        for record in records:
+            try:
+                valid.append((record, parse_event(record.value or b"")))
+            except ContractViolation as violation:
+                await self._dead_letter(record, violation.detail, attempts=0)
+        if not valid:
+            return
+        try:
+            async with self._db.unit_of_work() as uow:
+                for record, event in valid:
+                    await self._apply(uow, record, event)
+                await uow.commit()
+            self.processed += len(valid)
+            return
+        except Exception as error:
+            if is_infrastructure_failure(error):
+                raise
+            if len(valid) > 1:
+                log.info("%s: batch failed (%s); handling events one by one", self.group_id, error)
+        for record, event in valid:
+            await self._handle_one(record, event)
+
+    async def _handle_one(
+        self, record: ConsumerRecord[Any, Any], event: Envelope[EventPayload]
+    ) -> None:
+        last_error: Exception | None = None
+        for attempt in range(1, self._attempts + 1):
+            try:
+                async with self._db.unit_of_work() as uow:
+                    await self._apply(uow, record, event)
+                    await uow.commit()
+                self.processed += 1
+                return
+            except Exception as error:
+                if is_infrastructure_failure(error):
+                    raise
+                last_error = error
+                log.warning(
+                    "%s: %s %s failed (attempt %d/%d): %r",
+                    self.group_id,
+                    event.type,
+                    event.id,
+                    attempt,
+                    self._attempts,
+                    error,
+                )
+                if attempt < self._attempts:
+                    await asyncio.sleep(self._backoff * 2 ** (attempt - 1))
+        await self._dead_letter(
+            record, f"{type(last_error).__name__}: {last_error}", self._attempts
+        )
+
+    async def _apply(
+        self, uow: UnitOfWork, record: ConsumerRecord[Any, Any], event: Envelope[EventPayload]
+    ) -> None:
+        context = propagate.extract(_headers(record))
+        with tracer.start_as_current_span(
+            f"{record.topic} process",
+            context=context,
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": record.topic,
+                "messaging.consumer.group.name": self.group_id,
+                "messaging.message.id": str(event.id),
+                "cashroom.event_type": event.type,
+                "cashroom.firm_id": event.firm_id,
+            },
+        ):
+            if await first_delivery(uow.session, event.id, record.topic):
+                await self._handler(uow, event)
+
+    async def _dead_letter(
+        self, record: ConsumerRecord[Any, Any], error: str, attempts: int
+    ) -> None:
+        headers = [
+            *[(k, v) for k, v in (record.headers or ())],
+            ("x-dlq-error", error[:4000].encode()),
+            ("x-dlq-attempts", str(attempts).encode()),
+            ("x-dlq-original-topic", record.topic.encode()),
+            ("x-dlq-original-partition", str(record.partition).encode()),
+            ("x-dlq-original-offset", str(record.offset).encode()),
+            ("x-dlq-consumer-group", self.group_id.encode()),
+            ("x-dlq-failed-at", datetime.now(UTC).isoformat().encode()),
+        ]
+        log.error(
+            "%s: dead-lettering %s[%d]@%d: %s",
+            self.group_id,
+            record.topic,
+            record.partition,
+            record.offset,
+            error,
+        )
+        await self._dlq.send_and_wait(
+            dead_letter_topic(record.topic), value=record.value, key=record.key, headers=headers
+        )
+        self.dead_lettered += 1
+
+
+def _headers(record: ConsumerRecord[Any, Any]) -> dict[str, str]:
+    return {k: v.decode(errors="replace") for k, v in (record.headers or ())}

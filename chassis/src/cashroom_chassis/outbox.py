@@ -1,0 +1,144 @@
+"""The transactional outbox: events are written in the same transaction as the state change that
+implies them, and a relay publishes them to Kafka afterwards.
+
+A crash after the commit and before publishing loses nothing (the rows are still unpublished);
+a crash after publishing and before marking publishes again, and consumers drop the duplicate by
+event id (inbox). One relay per service publishes at a time (a PostgreSQL advisory lock), in
+outbox order, so each firm's events keep their order on the topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import zlib
+from collections.abc import Iterable
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+from cashroom_contracts.envelope import Envelope, encode_event
+from opentelemetry import propagate
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cashroom_chassis.db import Database
+from cashroom_chassis.faults import crash_point
+from cashroom_chassis.messaging_tables import OUTBOX
+
+log = logging.getLogger(__name__)
+
+
+def trace_headers() -> dict[str, str]:
+    """The current trace context as W3C headers (``traceparent``), to travel with the event."""
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier
+
+
+async def add_to_outbox(session: AsyncSession, events: Iterable[Envelope[Any]]) -> int:
+    """Stage events for publishing in the caller's transaction. Returns how many were staged."""
+    rows = [
+        {
+            "event_id": event.id,
+            "topic": event.data.topic,
+            "key": event.firm_id,
+            "payload": encode_event(event),
+            "headers": {**trace_headers(), "event_type": event.type},
+        }
+        for event in events
+    ]
+    if rows:
+        await session.execute(OUTBOX.insert(), rows)
+    return len(rows)
+
+
+class OutboxRelay:
+    """Publishes unpublished outbox rows in order, marks them sent, and sleeps until woken."""
+
+    def __init__(
+        self,
+        db: Database,
+        producer: AIOKafkaProducer,
+        *,
+        batch: int = 1000,
+        poll_seconds: float = 0.5,
+    ) -> None:
+        self._db = db
+        self._producer = producer
+        self._batch = batch
+        self._poll_seconds = poll_seconds
+        self._wake = asyncio.Event()
+        self._lock_key = zlib.crc32(f"outbox:{db.settings.db_schema}".encode())
+        db.on_commit(self.wake)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def publish_pending(self) -> int:
+        """One pass: publish up to ``batch`` rows and mark them. Returns how many were published."""
+        async with self._db.unit_of_work() as uow:
+            session = uow.session
+            locked = await session.scalar(
+                text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": self._lock_key}
+            )
+            if not locked:
+                return 0  # another relay of this service is publishing
+            rows = (
+                await session.execute(
+                    select(
+                        OUTBOX.c.id,
+                        OUTBOX.c.topic,
+                        OUTBOX.c.key,
+                        OUTBOX.c.payload,
+                        OUTBOX.c.headers,
+                    )
+                    .where(OUTBOX.c.published_at.is_(None))
+                    .order_by(OUTBOX.c.id)
+                    .limit(self._batch)
+                )
+            ).all()
+            if not rows:
+                return 0
+            crash_point("outbox.before_publish")
+            sends = [
+                await self._producer.send(
+                    row.topic,
+                    value=row.payload,
+                    key=row.key.encode(),
+                    headers=[(name, str(value).encode()) for name, value in row.headers.items()],
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*sends)  # every broker acknowledgement, or an error
+            crash_point("outbox.after_publish_before_mark")
+            await session.execute(
+                update(OUTBOX)
+                .where(OUTBOX.c.id.in_([row.id for row in rows]))
+                .values(published_at=func.now())
+            )
+            await uow.commit()
+            return len(rows)
+
+    async def run(self) -> None:
+        """Publish until cancelled; a broker or database error is logged and retried."""
+        while True:
+            self._wake.clear()
+            try:
+                published = await self.publish_pending()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("outbox relay pass failed; retrying")
+                published = 0
+                await asyncio.sleep(self._poll_seconds)
+            if published < self._batch:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._poll_seconds)
+
+    async def pending(self) -> int:
+        async with self._db.transaction() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(OUTBOX).where(OUTBOX.c.published_at.is_(None))
+            )
+            return int(count or 0)
