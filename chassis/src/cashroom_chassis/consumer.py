@@ -63,7 +63,7 @@ class EventConsumer:
         self,
         *,
         db: Database,
-        dead_letter_producer: AIOKafkaProducer,
+        dead_letter_producer: AIOKafkaProducer | None,
         topics: Sequence[str],
         handler: EventHandler,
         group_id: str,
@@ -73,7 +73,7 @@ class EventConsumer:
         infrastructure_pause_seconds: float = 2.0,
     ) -> None:
         self._db = db
-        self._dlq = dead_letter_producer
+        self.dead_letter_producer = dead_letter_producer  # may be bound later, before start
         self.topics = tuple(topics)
         self._handler = handler
         self.group_id = group_id
@@ -216,7 +216,9 @@ class EventConsumer:
             record.offset,
             error,
         )
-        await self._dlq.send_and_wait(
+        if self.dead_letter_producer is None:
+            raise RuntimeError("EventConsumer has no dead-letter producer bound")
+        await self.dead_letter_producer.send_and_wait(
             dead_letter_topic(record.topic), value=record.value, key=record.key, headers=headers
         )
         self.dead_lettered += 1

@@ -17,6 +17,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Connection
 
 
 def add_messaging_tables(metadata: MetaData) -> tuple[Table, Table]:
@@ -51,3 +52,12 @@ def add_messaging_tables(metadata: MetaData) -> tuple[Table, Table]:
 # The chassis's own view of the tables, for its queries (search_path picks the schema).
 _metadata = MetaData()
 OUTBOX, INBOX = add_messaging_tables(_metadata)
+
+
+def create_messaging_tables(connection: Connection) -> None:
+    """For a service's first migration: create ``outbox`` and ``inbox`` in its schema."""
+    _metadata.create_all(connection, tables=[OUTBOX, INBOX])
+
+
+def drop_messaging_tables(connection: Connection) -> None:
+    _metadata.drop_all(connection, tables=[OUTBOX, INBOX])

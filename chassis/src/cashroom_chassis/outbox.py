@@ -59,13 +59,13 @@ class OutboxRelay:
     def __init__(
         self,
         db: Database,
-        producer: AIOKafkaProducer,
+        producer: AIOKafkaProducer | None = None,
         *,
         batch: int = 1000,
         poll_seconds: float = 0.5,
     ) -> None:
         self._db = db
-        self._producer = producer
+        self.producer = producer  # may be bound later, before run()
         self._batch = batch
         self._poll_seconds = poll_seconds
         self._wake = asyncio.Event()
@@ -101,8 +101,11 @@ class OutboxRelay:
             if not rows:
                 return 0
             crash_point("outbox.before_publish")
+            if self.producer is None:
+                raise RuntimeError("OutboxRelay has no producer bound")
+            producer = self.producer
             sends = [
-                await self._producer.send(
+                await producer.send(
                     row.topic,
                     value=row.payload,
                     key=row.key.encode(),

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
@@ -39,13 +40,10 @@ class Runtime:
         self.settings = settings
         self.migrations_dir = migrations_dir
         self.db = Database(settings)
-        self.producer = create_producer(settings)
         self.relay = OutboxRelay(
-            self.db,
-            self.producer,
-            batch=settings.outbox_batch,
-            poll_seconds=settings.outbox_poll_seconds,
+            self.db, batch=settings.outbox_batch, poll_seconds=settings.outbox_poll_seconds
         )
+        self._producer: AIOKafkaProducer | None = None  # made in start(): it needs the loop
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
             enable_idempotence=settings.kafka_enable_idempotence,
@@ -62,7 +60,7 @@ class Runtime:
     ) -> EventConsumer:
         consumer = EventConsumer(
             db=self.db,
-            dead_letter_producer=self.producer,
+            dead_letter_producer=self._producer,
             topics=topics,
             handler=handler,
             group_id=group_id or self.settings.consumer_group,
@@ -78,7 +76,11 @@ class Runtime:
         setup_tracing(self.settings.service_name, self.settings.otel_exporter_otlp_endpoint)
         if self.migrations_dir is not None:
             await migrations.upgrade(self.settings, self.migrations_dir)
-        await self.producer.start()
+        self._producer = create_producer(self.settings)
+        await self._producer.start()
+        self.relay.producer = self._producer
+        for consumer in self.consumers:
+            consumer.dead_letter_producer = self._producer
         self._tasks.append(asyncio.create_task(self.relay.run(), name="outbox-relay"))
         if self.consumers:
             await self.broker.start()
@@ -94,7 +96,9 @@ class Runtime:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
-        await self.producer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
+            self._producer = None
         await self.db.dispose()
 
     async def readiness(self) -> dict[str, Any]:

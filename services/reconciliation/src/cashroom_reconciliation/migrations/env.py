@@ -1,0 +1,4 @@
+from cashroom_chassis.migrations import run_env
+from cashroom_reconciliation.db.tables import metadata
+
+run_env(metadata)

@@ -1,0 +1,8 @@
+"""The reporting service's settings (environment variables, see the chassis's ServiceSettings)."""
+
+from cashroom_chassis.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    service_name: str = "reporting"
+    http_port: int = 8004
