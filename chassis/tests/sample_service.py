@@ -13,6 +13,9 @@ import os
 import sys
 from pathlib import Path
 
+from faststream.kafka import KafkaBroker
+from sqlalchemy import BigInteger, Column, MetaData, String, Table, Uuid, func, select
+
 from cashroom_chassis.consumer import EventConsumer
 from cashroom_chassis.db import Database, UnitOfWork
 from cashroom_chassis.kafka import create_producer
@@ -22,8 +25,6 @@ from cashroom_chassis.outbox import OutboxRelay
 from cashroom_chassis.settings import ServiceSettings
 from cashroom_contracts.envelope import Envelope, EventPayload
 from cashroom_contracts.events.clio import ClientMoneyReceived
-from faststream.kafka import KafkaBroker
-from sqlalchemy import BigInteger, Column, MetaData, String, Table, Uuid, func, select
 
 MIGRATIONS = Path(__file__).parent / "sample_migrations"
 

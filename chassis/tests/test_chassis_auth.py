@@ -10,14 +10,15 @@ from typing import Annotated, Any
 
 import httpx
 import pytest
-from cashroom_chassis.auth import InvalidToken, Principal, Role, issue_token, require, verify_token
-from cashroom_chassis.runtime import Runtime, create_app
-from cashroom_chassis.settings import ServiceSettings
-from cashroom_chassis.testing import Infrastructure
 from fastapi import Depends
 from pydantic import SecretStr
 from sample_service import effects, migrate
 from sqlalchemy import select
+
+from cashroom_chassis.auth import InvalidToken, Principal, Role, issue_token, require, verify_token
+from cashroom_chassis.runtime import Runtime, create_app
+from cashroom_chassis.settings import ServiceSettings
+from cashroom_chassis.testing import Infrastructure
 
 KEY = "test-signing-key"
 

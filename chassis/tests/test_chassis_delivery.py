@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from sample_service import effect_count, migrate, run_consumer
+
 from cashroom_chassis.db import Database
 from cashroom_chassis.faults import CRASH_EXIT_CODE
 from cashroom_chassis.outbox import add_to_outbox
@@ -26,7 +28,6 @@ from cashroom_contracts import encode_event, new_event
 from cashroom_contracts.events.clio import ClientMoneyReceived
 from cashroom_contracts.events.common import ClioSource
 from cashroom_contracts.money import Money
-from sample_service import effect_count, migrate, run_consumer
 
 SAMPLE = Path(__file__).parent / "sample_service.py"
 

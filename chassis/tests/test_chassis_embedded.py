@@ -12,10 +12,11 @@ import time
 
 import psutil
 import pytest
+from sqlalchemy import text
+
 from cashroom_chassis.db import Database
 from cashroom_chassis.settings import ServiceSettings
 from cashroom_chassis.testing import Infrastructure, _docker_available
-from sqlalchemy import text
 
 STARTER = textwrap.dedent(
     """

@@ -4,6 +4,7 @@ import json
 from datetime import date
 
 import pytest
+
 from cashroom_contracts import (
     ContractViolation,
     deterministic_event_id,

@@ -3,8 +3,9 @@
 from decimal import Decimal
 
 import pytest
-from cashroom_contracts.money import CurrencyMismatch, Money
 from pydantic import ValidationError
+
+from cashroom_contracts.money import CurrencyMismatch, Money
 
 
 def test_major_units_become_exact_minor_units() -> None:

@@ -21,8 +21,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
-from cashroom_contracts.envelope import ContractViolation, Envelope, EventPayload, parse_event
-from cashroom_contracts.topics import dead_letter_topic
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from opentelemetry import propagate, trace
@@ -31,6 +29,8 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from cashroom_chassis.db import Database, UnitOfWork
 from cashroom_chassis.faults import crash_point
 from cashroom_chassis.inbox import first_delivery
+from cashroom_contracts.envelope import ContractViolation, Envelope, EventPayload, parse_event
+from cashroom_contracts.topics import dead_letter_topic
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("cashroom.consumer")

@@ -9,9 +9,9 @@ import logging
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
-from cashroom_contracts.topics import ALL_TOPICS_WITH_DLQ
 
 from cashroom_chassis.settings import ServiceSettings
+from cashroom_contracts.topics import ALL_TOPICS_WITH_DLQ
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from cashroom_contracts.envelope import Envelope, encode_event
 from opentelemetry import propagate
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cashroom_chassis.db import Database
 from cashroom_chassis.faults import crash_point
 from cashroom_chassis.messaging_tables import OUTBOX
+from cashroom_contracts.envelope import Envelope, encode_event
 
 log = logging.getLogger(__name__)
 

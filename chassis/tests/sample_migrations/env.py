@@ -1,4 +1,5 @@
-from cashroom_chassis.migrations import run_env
 from sample_service import metadata
+
+from cashroom_chassis.migrations import run_env
 
 run_env(metadata)
