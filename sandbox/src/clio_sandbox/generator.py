@@ -1016,7 +1016,8 @@ class MatterStory:
             return
         bill = self.make_bill(day)
         if bill is not None:
-            if "deleted_draft" in self.plan.scenarios and len(self.open_bills) == 1:
+            if "deleted_draft" in self.plan.scenarios and "draft_deleted" not in self.plan.scenarios:
+                self.plan.scenarios.add("draft_deleted")
                 self.at(day + timedelta(days=3), lambda d, b=bill["id"]: self.delete_draft(d, b))
             else:
                 self.at(day + timedelta(days=rng.randrange(1, 7)), lambda d, b=bill["id"]: self.approve(d, b))
