@@ -44,6 +44,49 @@ class JournalLine(Part):
     narrative: str | None = None
 
 
+class AccountType(StrEnum):
+    ASSET = "asset"
+    LIABILITY = "liability"
+    EQUITY = "equity"
+    INCOME = "income"
+    EXPENSE = "expense"
+
+
+class AccountRole(StrEnum):
+    """What a nominal is for, where the rules and reports need to know (most have none)."""
+
+    OFFICE_BANK = "office_bank"
+    CLIENT_BANK = "client_bank"
+    DEBTORS_CONTROL = "debtors_control"  # office side of client ledgers: billed, unpaid
+    UNBILLED_DISBURSEMENTS = "unbilled_disbursements"  # office side: paid out, not yet billed
+    CLIENT_MONEY_CONTROL = "client_money_control"  # client side of client ledgers
+    VAT_OUTPUT = "vat_output"
+    VAT_INPUT = "vat_input"
+    FEE_INCOME = "fee_income"
+    EXPENSE_RECOVERY_INCOME = "expense_recovery_income"
+    PURCHASE_LEDGER_CONTROL = "purchase_ledger_control"
+    CLIENT_SUSPENSE = "client_suspense"
+    CREDIT_NOTES = "credit_notes"
+    RETAINED_EARNINGS = "retained_earnings"
+
+
+@register
+class AccountUpserted(LedgerEvent):
+    """A nominal in the firm's chart of accounts was created or changed (reports need its type
+    and role to place it in the P&L, the balance sheet and the tie-outs)."""
+
+    event_type = "ledger.account.upserted"
+    code: str
+    name: str
+    type: AccountType
+    role: AccountRole | None = None
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    bank_account_id: int | None = Field(
+        default=None, description="The Clio bank account this bank nominal stands for."
+    )
+    active: bool = True
+
+
 @register
 class JournalPosted(LedgerEvent):
     """A balanced journal was posted. A reversal names the journal it reverses."""
