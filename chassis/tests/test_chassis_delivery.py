@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sample_service import effect_count, migrate, run_consumer
 
 from cashroom_chassis.db import Database
+from cashroom_chassis.dead_letters import list_dead_letters, replay
 from cashroom_chassis.faults import CRASH_EXIT_CODE
 from cashroom_chassis.outbox import add_to_outbox
 from cashroom_chassis.settings import ServiceSettings
@@ -227,6 +228,14 @@ async def test_a_handler_that_always_fails_dead_letters_the_event_and_the_partit
     assert "HandlerRefused: this handler refuses payer always-fail" in headers["x-dlq-error"]
     assert headers["x-dlq-attempts"] == "3"
     assert headers["x-dlq-original-topic"] == topic
+
+    # The cashier can list it with its reason; a replay (once the cause is fixed) goes back to
+    # the original topic with its key.
+    [letter] = await list_dead_letters(settings.kafka_bootstrap_servers, topic)
+    assert (letter.original_topic, letter.attempts, letter.key) == (topic, 3, firm)
+    assert letter.error.startswith("HandlerRefused")
+    assert await replay(settings.kafka_bootstrap_servers, [letter]) == 1
+    assert await _count_on_topic(settings.kafka_bootstrap_servers, topic) == 3 + 1
 
 
 async def test_an_event_that_breaks_its_contract_is_dead_lettered_with_the_validation_error(

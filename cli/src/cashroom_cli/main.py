@@ -7,9 +7,10 @@ from datetime import timedelta
 from typing import Annotated
 
 import typer
-from cashroom_chassis.auth import Role, issue_token
 from rich.console import Console
 from rich.table import Table
+
+from cashroom_chassis.auth import Role, issue_token
 
 app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 console = Console()
@@ -67,6 +68,60 @@ def token(
             signing_key, firm_id=firm, role=role, subject=subject, lifetime=timedelta(hours=hours)
         )
     )
+
+
+dlq_app = typer.Typer(no_args_is_help=True, help="Dead letters: events that failed, and why.")
+app.add_typer(dlq_app, name="dlq")
+KafkaOption = Annotated[
+    str, typer.Option("--kafka", envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka bootstrap servers.")
+]
+
+
+@dlq_app.command("list")
+def dlq_list(
+    topic: Annotated[str, typer.Argument(help="e.g. clio.events.v1 (its .dlq twin is read)")],
+    kafka: KafkaOption = "127.0.0.1:9092",
+    limit: Annotated[int, typer.Option(min=1)] = 100,
+) -> None:
+    """List the dead letters of a topic with their errors."""
+    import asyncio
+
+    from cashroom_chassis.dead_letters import list_dead_letters
+
+    letters = asyncio.run(list_dead_letters(kafka, topic, limit=limit))
+    table = Table(title=f"{len(letters)} dead letter(s) of {topic}")
+    for column in ("offset", "firm", "failed at", "attempts", "error"):
+        table.add_column(column)
+    for letter in letters:
+        table.add_row(
+            f"{letter.partition}:{letter.offset}",
+            letter.key or "",
+            letter.failed_at,
+            str(letter.attempts),
+            letter.error,
+        )
+    console.print(table)
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    topic: Annotated[str, typer.Argument(help="e.g. clio.events.v1")],
+    offsets: Annotated[list[str], typer.Argument(help="PARTITION:OFFSET of each letter to replay")],
+    kafka: KafkaOption = "127.0.0.1:9092",
+) -> None:
+    """Send dead letters back to their original topic (after fixing their cause)."""
+    import asyncio
+
+    from cashroom_chassis.dead_letters import list_dead_letters, replay
+
+    letters = asyncio.run(list_dead_letters(kafka, topic, limit=100_000))
+    wanted = set(offsets)
+    chosen = [d for d in letters if f"{d.partition}:{d.offset}" in wanted]
+    missing = wanted - {f"{d.partition}:{d.offset}" for d in chosen}
+    if missing:
+        err.print(f"cashroom dlq replay: no dead letter at {', '.join(sorted(missing))}")
+        raise typer.Exit(1)
+    console.print(f"replayed {asyncio.run(replay(kafka, chosen))} event(s)")
 
 
 if __name__ == "__main__":

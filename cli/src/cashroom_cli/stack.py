@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
 from cashroom_chassis.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
 from cashroom_chassis.kafka import ensure_topics
 
