@@ -107,7 +107,7 @@ class Stack:
 
 
 @contextlib.contextmanager
-def running_stack(*, partitions: int = 3, durable: bool = False) -> Iterator[Stack]:
+def running_stack(*, partitions: int | None = None, durable: bool = False) -> Iterator[Stack]:
     """Embedded infrastructure (or DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS if set) and every
     service, ready to use."""
     with contextlib.ExitStack() as stack:
@@ -117,6 +117,7 @@ def running_stack(*, partitions: int = 3, durable: bool = False) -> Iterator[Sta
             database_url = stack.enter_context(EmbeddedPostgres(durable=durable)).url
         if not bootstrap:
             bootstrap = stack.enter_context(EmbeddedKafka()).bootstrap_servers
+        partitions = partitions or int(os.environ.get("KAFKA_TOPIC_PARTITIONS", "3"))
         asyncio.run(ensure_topics(bootstrap, partitions=partitions))
         running = Stack(
             database_url=database_url,
