@@ -1,0 +1,1 @@
+"""The connector's pure domain: sync settings, Clio field lists and normalisation. No I/O."""

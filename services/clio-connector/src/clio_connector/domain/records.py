@@ -1,0 +1,287 @@
+"""Reading Clio's JSON exactly: numbers as Decimal, canonical hashes, and field readers that turn
+every surprise into a ``RecordProblem`` (a flag with a reason), never a crash or a guess."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, NoReturn
+
+from cashroom_contracts.money import Money, minor_unit_exponent
+from clio_connector.domain.fields import BOOKKEEPING_FIELDS, FieldSpec, top_level_names
+from clio_connector.domain.outcomes import FlagReason
+
+JsonObject = Mapping[str, Any]
+
+
+class RecordProblem(Exception):
+    """A Clio record the connector cannot take as it is; becomes a flagged sync-log line."""
+
+    def __init__(self, reason: FlagReason, detail: str) -> None:
+        super().__init__(detail)
+        self.reason = reason
+        self.detail = detail
+
+
+def problem(reason: FlagReason, detail: str) -> NoReturn:
+    raise RecordProblem(reason, detail)
+
+
+# --- JSON in, exactly ---------------------------------------------------------------------------
+
+
+def _reject_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def loads_exact(text: str | bytes) -> Any:
+    """Parse Clio's JSON with every non-integer number as a Decimal (never a binary float) and
+    NaN / Infinity refused. Raises ``ValueError`` (``json.JSONDecodeError``) on bad JSON."""
+    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+
+
+# --- Canonical form and hashes --------------------------------------------------------------------
+
+
+def _decimal_text(value: Decimal) -> str:
+    if not value.is_finite():
+        raise ValueError(f"{value} cannot be hashed")
+    if value == 0:
+        return "0"
+    return format(value.normalize(), "f")
+
+
+def canonical_json(value: object) -> str:
+    """One text per value: sorted keys, no spaces, and numbers by value (150, 150.0 and
+    Decimal("150.00") are all ``150``), so equal Clio states hash equal."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, Decimal):
+        return _decimal_text(value)
+    if isinstance(value, float):
+        return _decimal_text(Decimal(repr(value)))
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, Mapping):
+        items = sorted((str(key), item) for key, item in value.items())
+        return "{" + ",".join(f"{json.dumps(k)}:{canonical_json(v)}" for k, v in items) + "}"
+    if isinstance(value, Sequence):
+        return "[" + ",".join(canonical_json(item) for item in value) + "]"
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def project(record: JsonObject, spec: FieldSpec) -> dict[str, Any]:
+    """The fields of ``spec`` the record has, without the bookkeeping ones (etag, updated_at)."""
+    return {
+        name: record[name]
+        for name in top_level_names(spec)
+        if name in record and name not in BOOKKEEPING_FIELDS
+    }
+
+
+def content_hash(value: object) -> str:
+    """A stable hash of a (projected) record: the canonical JSON of the fields used."""
+    return sha256_hex(canonical_json(value))
+
+
+# --- Field readers ---------------------------------------------------------------------------------
+
+
+def get_object(record: JsonObject, key: str) -> JsonObject | None:
+    """A nested record (``matter{id,...}``): a JSON object or null."""
+    value = record.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        problem(FlagReason.MALFORMED_RECORD, f"{key} should be an object, got {_show(value)}")
+    return value
+
+
+def get_list(record: JsonObject, key: str) -> Sequence[Any]:
+    value = record.get(key)
+    if value is None:
+        return ()
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence):
+        problem(FlagReason.MALFORMED_RECORD, f"{key} should be a list, got {_show(value)}")
+    return value
+
+
+def _show(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def optional_int(record: JsonObject, key: str) -> int | None:
+    value = record.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        problem(FlagReason.MALFORMED_RECORD, f"{key} should be a whole number, got {_show(value)}")
+    return value
+
+
+def require_int(record: JsonObject, key: str) -> int:
+    value = optional_int(record, key)
+    if value is None:
+        problem(FlagReason.MISSING_FIELD, f"{key} is missing")
+    return value
+
+
+def nested_id(record: JsonObject, key: str) -> int | None:
+    """The id of a related record, e.g. ``matter.id``; None when there is none."""
+    nested = get_object(record, key)
+    if nested is None:
+        return None
+    value = nested.get("id")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int):
+        problem(FlagReason.MALFORMED_RECORD, f"{key}.id should be a whole number")
+    return value
+
+
+def optional_str(record: JsonObject, key: str) -> str | None:
+    value = record.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        problem(FlagReason.MALFORMED_RECORD, f"{key} should be text, got {_show(value)}")
+    stripped = value.strip()
+    return stripped or None
+
+
+def require_str(record: JsonObject, key: str) -> str:
+    value = optional_str(record, key)
+    if value is None:
+        problem(FlagReason.MISSING_FIELD, f"{key} is missing or blank")
+    return value
+
+
+def optional_bool(record: JsonObject, key: str) -> bool | None:
+    value = record.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, bool):
+        problem(FlagReason.MALFORMED_RECORD, f"{key} should be true or false, got {_show(value)}")
+    return value
+
+
+def require_bool(record: JsonObject, key: str) -> bool:
+    value = optional_bool(record, key)
+    if value is None:
+        problem(FlagReason.MISSING_FIELD, f"{key} is missing")
+    return value
+
+
+def optional_date(record: JsonObject, key: str) -> date | None:
+    """A business date (``YYYY-MM-DD``), never shifted by a time zone."""
+    value = optional_str(record, key)
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        problem(FlagReason.MALFORMED_RECORD, f"{key} is not a date: {_show(value)}")
+
+
+def require_date(record: JsonObject, key: str) -> date:
+    value = optional_date(record, key)
+    if value is None:
+        problem(FlagReason.MISSING_FIELD, f"{key} is missing")
+    return value
+
+
+def timestamp_date(record: JsonObject, key: str) -> date | None:
+    """The calendar date of a timestamp as Clio wrote it (its own offset, no shifting)."""
+    value = optional_str(record, key)
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value).date()
+    except ValueError:
+        problem(FlagReason.MALFORMED_RECORD, f"{key} is not a timestamp: {_show(value)}")
+
+
+def choice(record: JsonObject, key: str, allowed: Sequence[str]) -> str:
+    """A required enum value, exactly as Clio's documentation spells it."""
+    value = record.get(key)
+    if value is None:
+        problem(FlagReason.MISSING_FIELD, f"{key} is missing")
+    if value not in allowed:
+        problem(
+            FlagReason.UNKNOWN_VALUE,
+            f"{key} {_show(value)} is not one of {', '.join(allowed)}",
+        )
+    return str(value)
+
+
+def decimal_of(value: object, where: str) -> Decimal:
+    """A JSON number as an exact Decimal. A binary float means the JSON was parsed without
+    ``loads_exact`` and its digits may already be wrong: refused, never guessed."""
+    if isinstance(value, bool):
+        problem(FlagReason.MALFORMED_RECORD, f"{where} should be a number, got {value}")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            problem(FlagReason.MALFORMED_RECORD, f"{where} is not a finite number")
+        return value
+    if isinstance(value, float):
+        problem(
+            FlagReason.MALFORMED_RECORD,
+            f"{where} arrived as a binary float; parse Clio's JSON with loads_exact",
+        )
+    problem(FlagReason.MALFORMED_RECORD, f"{where} should be a number, got {_show(value)}")
+
+
+def optional_decimal(record: JsonObject, key: str) -> Decimal | None:
+    value = record.get(key)
+    if value is None:
+        return None
+    return decimal_of(value, key)
+
+
+def money_of(value: object, currency: str, where: str) -> Money:
+    """Clio's major-unit number as Money, exactly; too many decimals is a flag, never rounded."""
+    if value is None:
+        problem(FlagReason.NULL_MONEY, f"{where} is null")
+    amount = decimal_of(value, where)
+    try:
+        return Money.of(amount, currency)
+    except (ValueError, InvalidOperation):
+        places = minor_unit_exponent(currency)
+        problem(
+            FlagReason.MONEY_PRECISION,
+            f"{where} {amount} has more than {places} decimal places for {currency}; "
+            "not rounded: correct it in Clio",
+        )
+
+
+def require_money(record: JsonObject, key: str, currency: str) -> Money:
+    return money_of(record.get(key), currency, key)
+
+
+def optional_money(record: JsonObject, key: str, currency: str) -> Money | None:
+    value = record.get(key)
+    return None if value is None else money_of(value, currency, key)
+
+
+def currency_code(value: object, where: str) -> str:
+    """An ISO 4217 code, from a string (``"EUR"``) or a currency object (``{"code": "EUR"}``)."""
+    code = value.get("code") if isinstance(value, Mapping) else value
+    if code is None:
+        problem(FlagReason.MISSING_CURRENCY, f"{where} has no currency")
+    if not isinstance(code, str) or len(code) != 3 or not code.isalpha() or not code.isupper():
+        problem(FlagReason.MISSING_CURRENCY, f"{where} currency {_show(code)} is not an ISO code")
+    return code
