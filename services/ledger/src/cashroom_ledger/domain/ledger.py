@@ -1,0 +1,947 @@
+"""The Ledger aggregate: one firm's books, in memory, exactly as the service's database keeps them.
+
+It takes Clio-derived events, manual entries, period locks and exception resolutions; asks the
+posting rules what each means; checks the invariants; and applies the result all or nothing,
+keeping balances up to date as it goes. Everything it does is returned as outcomes for the
+service to publish. It reads no clock and touches no I/O: the DB layer loads what it needs,
+calls one method, and persists what changed in the same transaction.
+
+How it applies one posting (``_attempt``)
+-----------------------------------------
+1. Replay? The same posting key and version seen before is a no-op (I-10).
+2. A pending (held or referred) older version of the key is superseded by this one.
+3. The rule decides. ``Post``: the journals are the live journals' reversals (dated no earlier
+   than the new content's date) followed by the new journals — one reversal per live journal and
+   one repost, never a second copy (I-10). All are balanced by construction (I-1).
+4. Locks: any journal dated on or before a lock of the books, or of a bank account one of its
+   lines touches, holds the whole posting until an unlock (I-13).
+5. Client columns: every client column the journals touch is projected from the earliest change
+   to the last date it has; a posting that would take one below zero at any of those dates, or
+   lower one already below zero, is not applied but referred as an overdrawn client ledger
+   (SRA 5.3, I-4). It is retried whenever that matter's client column receives money (a receipt
+   dated earlier that arrived late makes it good) and stays open otherwise, for the cashier to
+   fix at source or record as a breach.
+6. Apply: journals appended, balances moved, the key's live content replaced, facts (bills,
+   allocations, supplier invoices) updated, then whatever waited on what just changed is retried.
+
+Persistence mirror
+------------------
+``journals``/``journal_lines`` (append-only), ``balances`` (see ``balances``), ``live_postings``
+(key → version, journal ids, facts), ``seen_versions`` (key, version), ``pending_postings`` (key →
+version, the event, reason, waits-for keys, allowed exception kinds, exception id), ``exceptions``,
+``breach_register``, ``period_locks`` and their audit rows, plus the reference tables. Each call
+is one transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date
+
+from cashroom_contracts.envelope import EVENT_ID_NAMESPACE
+from cashroom_contracts.events.clio import (
+    BankAccountUpserted,
+    ClientUpserted,
+    ClioEvent,
+    MatterUpserted,
+    PracticeAreaUpserted,
+    RecordDeletedInClio,
+    WorkRecorded,
+)
+from cashroom_contracts.events.common import AccountKind
+from cashroom_contracts.events.ledger import (
+    AccountType,
+    ExceptionKind,
+    ExceptionResolution,
+    PostingSource,
+)
+from cashroom_contracts.money import Money
+from cashroom_ledger.domain.accounts import (
+    Account,
+    AccountRole,
+    ChartError,
+    ChartOfAccounts,
+    chart_problems,
+)
+from cashroom_ledger.domain.balances import BalanceKey, Balances
+from cashroom_ledger.domain.decisions import (
+    OFFICE_ACCOUNT,
+    UNLOCK,
+    BillFacts,
+    Decision,
+    Facts,
+    Hold,
+    HoldReason,
+    Post,
+    PostedBill,
+    PostedSupplierInvoice,
+    PostingKey,
+    Refer,
+    Reject,
+    RejectReason,
+    SupplierInvoiceFacts,
+    WaitFor,
+)
+from cashroom_ledger.domain.journals import Entry, Journal
+from cashroom_ledger.domain.manual import ManualEntry, decide_manual, manual_key
+from cashroom_ledger.domain.outcomes import (
+    AlreadyApplied,
+    Breach,
+    ExceptionRaised,
+    ExceptionRecord,
+    ExceptionResolved,
+    Held,
+    NotPosted,
+    Outcome,
+    PeriodLockChanged,
+    Posted,
+    ReferenceRecorded,
+    Rejected,
+)
+from cashroom_ledger.domain.posting_rules import decide, posting_key
+from cashroom_ledger.domain.reference import BankAccount, Client, Matter
+
+Subject = ClioEvent | ManualEntry
+LEDGER = "ledger"  # who resolves an exception the books resolved themselves
+
+
+class LedgerError(ValueError):
+    """A cashier's command the ledger refuses (the API answers it with a 4xx and this text)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """One version of one posting key, as it arrived."""
+
+    key: PostingKey
+    version: str
+    source: PostingSource
+    subject: Subject
+    entered_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingPosting:
+    """A posting that waits: held (for reference data, a review, an unlock) or referred to the
+    cashier as a blocking exception (``exception_id``)."""
+
+    submission: Submission
+    reason_code: str
+    reason: str
+    waiting_for: tuple[WaitFor, ...]
+    allow: frozenset[ExceptionKind]
+    exception_id: uuid.UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Live:
+    version: str
+    journals: tuple[Journal, ...]
+    facts: Facts
+
+
+@dataclass(frozen=True, slots=True)
+class _Resolution:
+    resolution: ExceptionResolution
+    by: str
+    reason: str
+
+
+class Ledger:
+    """One firm's double-entry books for office and client money. Also a ``LedgerView``."""
+
+    def __init__(self, firm_id: str, chart: ChartOfAccounts) -> None:
+        problems = chart_problems(chart)
+        if problems:
+            raise ChartError(problems)
+        self.firm_id = firm_id
+        self._chart = chart
+        self._clients: dict[int, Client] = {}
+        self._matters: dict[int, Matter] = {}
+        self._matters_of_client: dict[int, set[int]] = defaultdict(set)
+        self._bank_accounts: dict[int, BankAccount] = {}
+        self._default_office: int | None = None
+        self._practice_areas: dict[int, str] = {}
+        self._journals: list[Journal] = []
+        self._journal_by_id: dict[uuid.UUID, Journal] = {}
+        self._journals_of_key: dict[PostingKey, list[Journal]] = defaultdict(list)
+        self._balances = Balances()
+        self._live: dict[PostingKey, _Live] = {}
+        self._seen: set[tuple[PostingKey, str]] = set()
+        self._key_of_source: dict[tuple[str, str], PostingKey] = {}
+        self._pending: dict[PostingKey, PendingPosting] = {}
+        self._waiting: dict[WaitFor, set[PostingKey]] = defaultdict(set)
+        self._exceptions: dict[uuid.UUID, ExceptionRecord] = {}
+        self._office_credit: dict[int, uuid.UUID] = {}
+        self._breaches: list[Breach] = []
+        self._lock_all: date | None = None
+        self._lock_bank: dict[int, date] = {}
+        self._lock_history: list[PeriodLockChanged] = []
+        self._bills: dict[int, BillFacts] = {}
+        self._allocations: dict[int, dict[PostingKey, Money]] = defaultdict(dict)
+        self._invoices: dict[PostingKey, SupplierInvoiceFacts] = {}
+        self._invoice_payments: dict[PostingKey, dict[PostingKey, Money]] = defaultdict(dict)
+        self._client_columns: dict[int, set[int]] = defaultdict(set)  # bank account -> matters
+
+    # === commands ================================================================================
+
+    def handle(self, event: ClioEvent, *, event_id: uuid.UUID | None = None) -> list[Outcome]:
+        """One event from ``clio.events.v1``: reference data, a posting, or work in progress."""
+        source = PostingSource(
+            system="clio",
+            object_type=event.source.object_type,
+            object_id=str(event.source.object_id),
+            version=event.source.version,
+            event_id=event_id,
+        )
+        match event:
+            case ClientUpserted():
+                return self._upsert_client(event)
+            case MatterUpserted():
+                return self._upsert_matter(event)
+            case BankAccountUpserted():
+                return self._upsert_bank_account(event, source)
+            case PracticeAreaUpserted():
+                self._practice_areas[event.practice_area_id] = event.name
+                return [ReferenceRecorded("practice_area", event.practice_area_id, event.name)]
+            case WorkRecorded():
+                return [NotPosted(source, "work in progress is reported, not posted, until billed")]
+            case RecordDeletedInClio():
+                key = self._key_of_source.get((source.object_type, source.object_id))
+                if key is None:
+                    return [NotPosted(source, "nothing was posted for the deleted record")]
+                return self._submit(Submission(key, event.source.version, source, event))
+        key = posting_key(event)
+        if key is None:  # an event type the contracts added after this code was written
+            return [NotPosted(source, f"{event.event_type} is not something the ledger posts")]
+        self._key_of_source[(source.object_type, source.object_id)] = key
+        return self._submit(Submission(key, event.source.version, source, event))
+
+    def enter(self, entry: ManualEntry) -> list[Outcome]:
+        """A cashier's manual entry (office payment, transfer, supplier invoice or its payment)."""
+        key = manual_key(entry)
+        version = str(entry.revision)
+        source = PostingSource(
+            system="manual", object_type=key.kind, object_id=entry.entry_id, version=version
+        )
+        return self._submit(Submission(key, version, source, entry, entered_by=entry.entered_by))
+
+    def resolve_exception(
+        self, exception_id: uuid.UUID, resolution: ExceptionResolution, *, by: str, reason: str
+    ) -> list[Outcome]:
+        """The cashier resolves an exception.
+
+        ``fixed_at_source``: the cause was fixed (in Clio, or by an entry that now covers it): the
+        waiting posting is tried again; if it still breaks the rule the resolution is refused
+        and nothing changes. ``recorded_as_breach``: the posting is applied as it is (the money
+        really moved) and the breach enters the breach register.
+        """
+        if not reason.strip() or not by.strip():
+            raise LedgerError("resolving an exception needs who resolved it and why")
+        record = self._exceptions.get(exception_id)
+        if record is None:
+            raise LedgerError(f"no exception {exception_id}")
+        if not record.is_open:
+            raise LedgerError(
+                f"exception {exception_id} was already resolved ({record.resolution})"
+            )
+        how = _Resolution(resolution, by, reason)
+        pending = self._pending.get(record.key) if record.key is not None else None
+        if pending is None or pending.exception_id != exception_id:
+            # A report, not a waiting posting (an office column in credit): close it.
+            outcomes = self._close_exception(exception_id, how)
+            if record.kind is ExceptionKind.OFFICE_CREDIT_BALANCE and record.matter_id is not None:
+                self._office_credit.pop(record.matter_id, None)
+            return outcomes
+        self._remove_pending(pending.submission.key)
+        allow = pending.allow
+        if resolution is ExceptionResolution.RECORDED_AS_BREACH:
+            allow = allow | {record.kind}
+        outcomes = self._attempt(pending.submission, allow, previous=pending, resolution=how)
+        if self._exceptions[exception_id].is_open:
+            raise LedgerError(
+                f"the posting still breaks the rule: {self._exceptions[exception_id].detail}. "
+                "Fix it at source in Clio and resync, or record it as a breach."
+            )
+        return outcomes
+
+    def lock_period(
+        self, locked_through: date, *, by: str, reason: str, bank_account_id: int | None = None
+    ) -> list[Outcome]:
+        """Nothing may post on or before ``locked_through`` (for one bank account, or at all)."""
+        self._check_audit(by, reason)
+        current = (
+            self._lock_all if bank_account_id is None else self._lock_bank.get(bank_account_id)
+        )
+        if bank_account_id is not None and bank_account_id not in self._bank_accounts:
+            raise LedgerError(f"no bank account {bank_account_id}")
+        if current is not None and locked_through < current:
+            raise LedgerError(
+                f"the books are locked through {current}; moving the lock back is an unlock"
+            )
+        self._set_lock(bank_account_id, locked_through)
+        change = PeriodLockChanged(locked_through, bank_account_id, by, reason, locked=True)
+        self._lock_history.append(change)
+        return [change]
+
+    def unlock_period(
+        self,
+        *,
+        locked_through: date | None,
+        by: str,
+        reason: str,
+        bank_account_id: int | None = None,
+    ) -> list[Outcome]:
+        """Move a lock back to ``locked_through`` (or lift it: None). Audited: who and why."""
+        self._check_audit(by, reason)
+        current = (
+            self._lock_all if bank_account_id is None else self._lock_bank.get(bank_account_id)
+        )
+        if current is None:
+            raise LedgerError("there is no lock to lift")
+        if locked_through is not None and locked_through >= current:
+            raise LedgerError(
+                f"an unlock moves the lock back from {current}; use lock_period to move it on"
+            )
+        self._set_lock(bank_account_id, locked_through)
+        change = PeriodLockChanged(locked_through, bank_account_id, by, reason, locked=False)
+        self._lock_history.append(change)
+        return [change, *self._wake({UNLOCK})]
+
+    def set_default_office_account(self, bank_account_id: int) -> list[Outcome]:
+        bank = self._bank_accounts.get(bank_account_id)
+        if bank is None or bank.kind is not AccountKind.OFFICE:
+            raise LedgerError(f"{bank_account_id} is not a known office account")
+        self._default_office = bank_account_id
+        return self._wake({OFFICE_ACCOUNT})
+
+    def add_account(self, account: Account) -> None:
+        self._chart = self._chart.with_account(account)
+
+    def change_account(
+        self, code: str, *, name: str | None = None, type: AccountType | str | None = None
+    ) -> None:
+        self._chart = self._chart.with_account_changed(
+            code, used_codes=self.used_codes(), name=name, type=type
+        )
+
+    def remove_account(self, code: str) -> None:
+        self._chart = self._chart.without_account(code, used_codes=self.used_codes())
+
+    # === the view the posting rules read =========================================================
+
+    @property
+    def chart(self) -> ChartOfAccounts:
+        return self._chart
+
+    def bank_account(self, bank_account_id: int) -> BankAccount | None:
+        return self._bank_accounts.get(bank_account_id)
+
+    def default_office_account(self) -> BankAccount | None:
+        if self._default_office is not None:
+            return self._bank_accounts[self._default_office]
+        office = [b for b in self._bank_accounts.values() if b.kind is AccountKind.OFFICE]
+        return office[0] if len(office) == 1 else None
+
+    def matter(self, matter_id: int) -> Matter | None:
+        return self._matters.get(matter_id)
+
+    def client(self, client_id: int) -> Client | None:
+        return self._clients.get(client_id)
+
+    def posted_bill(self, bill_id: int) -> PostedBill | None:
+        facts = self._bills.get(bill_id)
+        if facts is None:
+            return None
+        return PostedBill(facts, dict(self._allocations.get(bill_id, {})))
+
+    def supplier_invoice(self, key: PostingKey) -> PostedSupplierInvoice | None:
+        facts = self._invoices.get(key)
+        if facts is None:
+            return None
+        return PostedSupplierInvoice(key, facts, dict(self._invoice_payments.get(key, {})))
+
+    # === queries =================================================================================
+
+    @property
+    def currency(self) -> str:
+        return self._chart.currency
+
+    def balance(self, key: BalanceKey, as_of: date | None = None) -> Money:
+        """Debits less credits on ``key`` at the end of ``as_of`` (the latest, if None)."""
+        return self._money(self._balances.as_of(key, as_of))
+
+    def nominal_balance(self, code: str, as_of: date | None = None) -> Money:
+        return self.balance(BalanceKey(code), as_of)
+
+    def trial_balance(self, as_of: date | None = None) -> dict[str, Money]:
+        """Every nominal that has moved: debits less credits (credit balances are negative)."""
+        return {
+            key.account_code: self.balance(key, as_of)
+            for key in sorted(self._balances.keys())
+            if key.is_roll_up
+        }
+
+    def bank_balance(self, bank_account_id: int, as_of: date | None = None) -> Money:
+        """The cashbook balance of a bank account (money in the bank is positive)."""
+        bank = self._bank_accounts[bank_account_id]
+        return self.balance(BalanceKey(bank.nominal_code, bank_account_id=bank_account_id), as_of)
+
+    def client_balance(
+        self, matter_id: int, bank_account_id: int | None = None, as_of: date | None = None
+    ) -> Money:
+        """Money held for the matter (its client column), in one client account or all of them."""
+        code = self._chart.code_for(AccountRole.CLIENT_MONEY_CONTROL)
+        accounts = (
+            [bank_account_id] if bank_account_id is not None else sorted(self._client_columns)
+        )
+        held = -sum(
+            self._balances.as_of(BalanceKey(code, matter_id, AccountKind.CLIENT, a), as_of)
+            for a in accounts
+        )
+        return self._money(held)
+
+    def office_balance(self, matter_id: int, as_of: date | None = None) -> Money:
+        """What the client owes the firm on the matter (its office column): billed and unpaid,
+        plus unbilled disbursements."""
+        codes = (
+            self._chart.code_for(AccountRole.DEBTORS_CONTROL),
+            self._chart.code_for(AccountRole.UNBILLED_DISBURSEMENTS),
+        )
+        return self._money(
+            sum(
+                self._balances.as_of(BalanceKey(c, matter_id, AccountKind.OFFICE), as_of)
+                for c in codes
+            )
+        )
+
+    def unbilled_disbursements(self, matter_id: int, as_of: date | None = None) -> Money:
+        code = self._chart.code_for(AccountRole.UNBILLED_DISBURSEMENTS)
+        return self.balance(BalanceKey(code, matter_id, AccountKind.OFFICE), as_of)
+
+    def client_bank_accounts(self) -> list[BankAccount]:
+        return [b for b in self._bank_accounts.values() if b.kind is AccountKind.CLIENT]
+
+    def bank_accounts(self) -> list[BankAccount]:
+        return list(self._bank_accounts.values())
+
+    def matters_with_client_money_in(self, bank_account_id: int) -> list[int]:
+        return sorted(self._client_columns.get(bank_account_id, ()))
+
+    def balance_keys(self) -> list[BalanceKey]:
+        return sorted(self._balances.keys())
+
+    def balance_points(self, key: BalanceKey) -> list[tuple[date, Money]]:
+        """Every date ``key`` moved, with its balance at the end of that date."""
+        return [(d, self._money(v)) for d, v in self._balances.series(key).points()]
+
+    @property
+    def journals(self) -> tuple[Journal, ...]:
+        return tuple(self._journals)
+
+    def journal(self, journal_id: uuid.UUID) -> Journal:
+        return self._journal_by_id[journal_id]
+
+    def journals_for(self, key: PostingKey) -> tuple[Journal, ...]:
+        """Every journal ever posted under ``key``: original, reversals, reposts."""
+        return tuple(self._journals_of_key.get(key, ()))
+
+    def live_journals(self, key: PostingKey) -> tuple[Journal, ...]:
+        live = self._live.get(key)
+        return live.journals if live is not None else ()
+
+    def live_version(self, key: PostingKey) -> str | None:
+        live = self._live.get(key)
+        return live.version if live is not None else None
+
+    def pending(self) -> list[PendingPosting]:
+        """Postings waiting: held, or referred to the cashier."""
+        return [self._pending[k] for k in sorted(self._pending)]
+
+    def pending_for(self, key: PostingKey) -> PendingPosting | None:
+        return self._pending.get(key)
+
+    def exceptions(self, *, open_only: bool = False) -> list[ExceptionRecord]:
+        records = list(self._exceptions.values())
+        return [r for r in records if r.is_open] if open_only else records
+
+    def exception(self, exception_id: uuid.UUID) -> ExceptionRecord:
+        return self._exceptions[exception_id]
+
+    @property
+    def breach_register(self) -> tuple[Breach, ...]:
+        return tuple(self._breaches)
+
+    @property
+    def lock_history(self) -> tuple[PeriodLockChanged, ...]:
+        return tuple(self._lock_history)
+
+    def lock_date(self, bank_account_id: int | None = None) -> date | None:
+        """The date the books (or one bank account) are locked through: the later of the two."""
+        dates = [self._lock_all]
+        if bank_account_id is not None:
+            dates.append(self._lock_bank.get(bank_account_id))
+        known = [d for d in dates if d is not None]
+        return max(known) if known else None
+
+    def used_codes(self) -> set[str]:
+        """Nominals with postings, or mapped to a bank account: they cannot be deleted."""
+        return self._balances.codes_used() | {b.nominal_code for b in self._bank_accounts.values()}
+
+    # === reference data ==========================================================================
+
+    def _upsert_client(self, event: ClientUpserted) -> list[Outcome]:
+        self._clients[event.client_id] = Client(event.client_id, event.name)
+        outcomes: list[Outcome] = [ReferenceRecorded("client", event.client_id, event.name)]
+        waits = {WaitFor.matter(m) for m in self._matters_of_client.get(event.client_id, ())}
+        return outcomes + self._wake(waits)
+
+    def _upsert_matter(self, event: MatterUpserted) -> list[Outcome]:
+        previous = self._matters.get(event.matter_id)
+        if previous is not None:
+            self._matters_of_client[previous.client_id].discard(event.matter_id)
+        matter = Matter(event.matter_id, event.client_id, event.reference, event.description)
+        self._matters[event.matter_id] = matter
+        self._matters_of_client[event.client_id].add(event.matter_id)
+        outcomes: list[Outcome] = [ReferenceRecorded("matter", event.matter_id, event.reference)]
+        return outcomes + self._wake({WaitFor.matter(event.matter_id)})
+
+    def _upsert_bank_account(
+        self, event: BankAccountUpserted, source: PostingSource
+    ) -> list[Outcome]:
+        bank_id = event.bank_account_id
+        existing = self._bank_accounts.get(bank_id)
+        key = PostingKey("bank_account", str(bank_id))
+        if existing is not None:
+            if existing.kind is not event.kind:
+                return [
+                    Rejected(
+                        key,
+                        source,
+                        RejectReason.WRONG_ACCOUNT_KIND,
+                        f"{existing.label} cannot become a {event.kind.value} account: office and "
+                        "client money never share an account",
+                    )
+                ]
+            used = BalanceKey(existing.nominal_code, bank_account_id=bank_id) in self._balances
+            if existing.currency != event.currency and used:
+                return [
+                    Rejected(
+                        key,
+                        source,
+                        RejectReason.CURRENCY_MISMATCH,
+                        f"{existing.label} has postings in {existing.currency}; it cannot change to "
+                        f"{event.currency}",
+                    )
+                ]
+            bank = replace(existing, name=event.name, currency=event.currency)
+        else:
+            taken = {b.nominal_code for b in self._bank_accounts.values()}
+            self._chart, code = self._chart.with_bank_nominal(event.kind, event.name, taken)
+            bank = BankAccount(bank_id, event.name, event.kind, event.currency, code)
+        self._bank_accounts[bank_id] = bank
+        outcomes: list[Outcome] = [
+            ReferenceRecorded("bank_account", bank_id, f"{bank.label} on {bank.nominal_code}")
+        ]
+        waits = {WaitFor.bank_account(bank_id)}
+        if event.kind is AccountKind.OFFICE:
+            waits.add(OFFICE_ACCOUNT)
+        return outcomes + self._wake(waits)
+
+    # === posting =================================================================================
+
+    def _submit(self, submission: Submission) -> list[Outcome]:
+        key, version = submission.key, submission.version
+        if (key, version) in self._seen:
+            return [AlreadyApplied(key, submission.source)]
+        self._seen.add((key, version))
+        outcomes: list[Outcome] = []
+        previous = self._pending.get(key)
+        if previous is not None:  # an older version waited: this one replaces it
+            self._remove_pending(key)
+            if previous.exception_id is not None:
+                how = _Resolution(
+                    ExceptionResolution.FIXED_AT_SOURCE,
+                    submission.source.system,
+                    f"replaced by version {version} from {submission.source.system}",
+                )
+                outcomes += self._close_exception(previous.exception_id, how)
+        return outcomes + self._attempt(submission, frozenset(), previous=None)
+
+    def _decide(self, submission: Submission, allow: frozenset[ExceptionKind]) -> Decision:
+        subject = submission.subject
+        if isinstance(subject, ClioEvent):
+            return decide(subject, self, allow)
+        return decide_manual(subject, self, allow)
+
+    def _attempt(
+        self,
+        submission: Submission,
+        allow: frozenset[ExceptionKind],
+        *,
+        previous: PendingPosting | None,
+        resolution: _Resolution | None = None,
+    ) -> list[Outcome]:
+        """Decide and apply one submission. ``previous``: it was pending (a retry); an exception
+        it carried is resolved if it now posts, kept quietly if it is referred again."""
+        decision = self._decide(submission, allow)
+        journals: tuple[Journal, ...] = ()
+        if isinstance(decision, Post):
+            journals = self._journals_for(submission, decision)
+            blocked: Hold | Refer | None = self._locked(journals)
+            if blocked is None and ExceptionKind.OVERDRAWN_CLIENT_LEDGER not in allow:
+                blocked = self._overdraft(journals)
+            if blocked is not None:
+                decision = blocked
+        previous_exception = previous.exception_id if previous is not None else None
+        automatic = _Resolution(ExceptionResolution.FIXED_AT_SOURCE, LEDGER, "")
+        key, source = submission.key, submission.source
+        match decision:
+            case Post():
+                how = resolution or replace(
+                    automatic, reason="the posting now keeps the rules; posted"
+                )
+                outcomes: list[Outcome] = []
+                if previous_exception is not None:
+                    outcomes += self._close_exception(previous_exception, how, journals)
+                return outcomes + self._apply(submission, decision, journals)
+            case Hold():
+                outcomes = []
+                if previous_exception is not None:
+                    how = resolution or replace(automatic, reason=f"now held: {decision.reason}")
+                    outcomes += self._close_exception(previous_exception, how)
+                self._add_pending(
+                    PendingPosting(
+                        submission,
+                        decision.reason_code,
+                        decision.reason,
+                        decision.waiting_for,
+                        allow,
+                    )
+                )
+                if previous is not None and previous.reason_code == decision.reason_code:
+                    return outcomes
+                return [
+                    *outcomes,
+                    Held(key, source, decision.reason_code, decision.reason, decision.waiting_for),
+                ]
+            case Reject():
+                outcomes = []
+                if previous_exception is not None:
+                    how = resolution or replace(
+                        automatic, reason=f"now rejected: {decision.reason}"
+                    )
+                    outcomes += self._close_exception(previous_exception, how)
+                return [*outcomes, Rejected(key, source, decision.reason_code, decision.reason)]
+            case Refer():
+                if (
+                    previous is not None
+                    and previous_exception is not None
+                    and self._exceptions[previous_exception].kind is decision.kind
+                    and previous.allow == allow
+                ):  # the same problem still: the exception stays open, nothing new to say
+                    self._add_pending(replace(previous, waiting_for=decision.waiting_for))
+                    return []
+                outcomes = []
+                if previous_exception is not None:
+                    how = resolution or replace(automatic, reason=f"now: {decision.detail}")
+                    outcomes += self._close_exception(previous_exception, how)
+                record = ExceptionRecord(
+                    exception_id=self._id("exception", submission, str(len(self._exceptions))),
+                    kind=decision.kind,
+                    matter_id=decision.matter_id,
+                    raised_on=decision.raised_on,
+                    amount=decision.amount,
+                    detail=decision.detail,
+                    source=source,
+                    key=key,
+                    blocking=True,
+                )
+                self._exceptions[record.exception_id] = record
+                self._add_pending(
+                    PendingPosting(
+                        submission,
+                        decision.kind.value,
+                        decision.detail,
+                        decision.waiting_for,
+                        allow,
+                        record.exception_id,
+                    )
+                )
+                return [*outcomes, ExceptionRaised(record)]
+
+    def _journals_for(self, submission: Submission, post: Post) -> tuple[Journal, ...]:
+        live = self._live.get(submission.key)
+        journals: list[Journal] = []
+        if live is not None:
+            for original in live.journals:
+                journals.append(
+                    original.reversal(
+                        journal_id=self._id("reversal", submission, str(original.journal_id)),
+                        on=max(original.posted_on, post.effective_on),
+                        source=submission.source,
+                        reason=post.reversal_reason,
+                        entered_by=submission.entered_by,
+                    )
+                )
+        ids = [self._id("journal", submission, str(n)) for n in range(len(post.journals))]
+        for n, draft in enumerate(post.journals):
+            linked = ids[1 - n] if post.paired and len(ids) == 2 else None
+            journals.append(
+                Journal(
+                    journal_id=ids[n],
+                    kind=draft.kind,
+                    posted_on=draft.posted_on,
+                    narrative=draft.narrative,
+                    source=submission.source,
+                    lines=draft.lines,
+                    linked_journal_id=linked,
+                    entered_by=submission.entered_by,
+                )
+            )
+        return tuple(journals)
+
+    def _locked(self, journals: tuple[Journal, ...]) -> Hold | None:
+        """I-13: nothing posts on or before the date the books, or a bank account, are locked."""
+        for journal in journals:
+            banks = {
+                line.bank_account_id for line in journal.lines if line.bank_account_id is not None
+            }
+            locks = [(self._lock_all, "the books")] + [
+                (self._lock_bank.get(b), self._bank_accounts[b].label) for b in sorted(banks)
+            ]
+            for lock, what in locks:
+                if lock is not None and journal.posted_on <= lock:
+                    return Hold(
+                        HoldReason.PERIOD_LOCKED,
+                        f"{journal.narrative} is dated {journal.posted_on}, but {what} are locked "
+                        f"through {lock}; it posts after an unlock",
+                        (UNLOCK,),
+                    )
+        return None
+
+    def _overdraft(self, journals: tuple[Journal, ...]) -> Refer | None:
+        """I-4: would any client column go below zero (or lower while below) at any date from the
+        posting's on? Back-dated postings are checked against every later date."""
+        changes: dict[BalanceKey, dict[date, int]] = defaultdict(lambda: defaultdict(int))
+        for journal in journals:
+            for line in journal.lines:
+                if line.ledger_side is AccountKind.CLIENT and line.matter_id is not None:
+                    changes[BalanceKey.of_line(line)][journal.posted_on] += line.signed_minor
+        for key, dated in sorted(changes.items()):
+            for on, now, then in self._balances.series(key).projected(dated):
+                held_now, held_then = -now, -then
+                if held_then < 0 and held_then < held_now:
+                    assert key.matter_id is not None and key.bank_account_id is not None
+                    matter = self._matters[key.matter_id]
+                    bank = self._bank_accounts[key.bank_account_id]
+                    shortfall = self._money(-held_then)
+                    return Refer(
+                        ExceptionKind.OVERDRAWN_CLIENT_LEDGER,
+                        f"this would overdraw the client ledger of {matter.reference} on "
+                        f"{bank.label} by {shortfall} on {on}: client money may be paid out only "
+                        "from money held for that client (SRA 5.3)",
+                        matter.matter_id,
+                        shortfall,
+                        on,
+                        (WaitFor.client_funds(matter.matter_id),),
+                    )
+        return None
+
+    def _apply(
+        self, submission: Submission, post: Post, journals: tuple[Journal, ...]
+    ) -> list[Outcome]:
+        key = submission.key
+        old = self._live.pop(key, None)
+        if old is not None:
+            self._forget(key, old.facts)
+        for journal in journals:
+            self._journals.append(journal)
+            self._journal_by_id[journal.journal_id] = journal
+            self._journals_of_key[key].append(journal)
+            self._balances.post(journal)
+            for line in journal.lines:
+                if (
+                    line.ledger_side is AccountKind.CLIENT
+                    and line.matter_id is not None
+                    and line.bank_account_id is not None
+                ):
+                    self._client_columns[line.bank_account_id].add(line.matter_id)
+        reposted = journals[len(old.journals) if old is not None else 0 :]
+        if reposted or post.facts != Facts():
+            self._live[key] = _Live(submission.version, reposted, post.facts)
+        self._learn(key, post.facts)
+
+        outcomes: list[Outcome] = [Posted(key, submission.source, journals)]
+        outcomes += self._check_office_columns(submission, journals)
+        return outcomes + self._wake(
+            self._woken_by(journals, old.facts if old else Facts(), post.facts, key)
+        )
+
+    def _woken_by(
+        self, journals: Iterable[Journal], old: Facts, new: Facts, key: PostingKey
+    ) -> set[WaitFor]:
+        waits: set[WaitFor] = set()
+        for journal in journals:
+            for line in journal.lines:
+                if (
+                    line.ledger_side is AccountKind.CLIENT
+                    and line.entry is Entry.CREDIT
+                    and line.matter_id is not None
+                ):
+                    waits.add(WaitFor.client_funds(line.matter_id))
+        for facts in (old, new):
+            if facts.bill is not None:
+                waits.add(WaitFor.bill(facts.bill.bill_id))
+        if old.allocation is not None:  # a payment reversed or changed: the bill owes more again
+            waits.add(WaitFor.bill(old.allocation.bill_id))
+        if new.supplier_invoice is not None:
+            waits.add(WaitFor.purchase_invoice(key))
+        return waits
+
+    def _wake(self, waits: set[WaitFor]) -> list[Outcome]:
+        """Try again every pending posting waiting on one of ``waits`` (and so on, transitively)."""
+        outcomes: list[Outcome] = []
+        for wait in sorted(waits, key=lambda w: (w.what, w.id)):
+            for key in sorted(self._waiting.pop(wait, set())):
+                pending = self._pending.get(key)
+                if pending is None or wait not in pending.waiting_for:
+                    continue
+                self._remove_pending(key)
+                outcomes += self._attempt(pending.submission, pending.allow, previous=pending)
+        return outcomes
+
+    def _check_office_columns(
+        self, submission: Submission, journals: tuple[Journal, ...]
+    ) -> list[Outcome]:
+        """An office column in credit means the client paid the firm more than it billed: probably
+        client money in the office account (SRA 2.3). Report it; clear the report when it is not."""
+        outcomes: list[Outcome] = []
+        matters = sorted(
+            {
+                line.matter_id
+                for journal in journals
+                for line in journal.lines
+                if line.ledger_side is AccountKind.OFFICE and line.matter_id is not None
+            }
+        )
+        for matter_id in matters:
+            owed = self.office_balance(matter_id)
+            open_id = self._office_credit.get(matter_id)
+            if owed.amount_minor < 0 and open_id is None:
+                matter = self._matters[matter_id]
+                record = ExceptionRecord(
+                    exception_id=self._id("office_credit", submission, str(matter_id)),
+                    kind=ExceptionKind.OFFICE_CREDIT_BALANCE,
+                    matter_id=matter_id,
+                    raised_on=max(j.posted_on for j in journals),
+                    amount=-owed,
+                    detail=(
+                        f"the office column of {matter.reference} is {-owed} in credit: the client "
+                        "has paid the firm more than it billed; if that is client money it belongs "
+                        "in the client account (SRA 2.3)"
+                    ),
+                    source=submission.source,
+                    key=None,
+                    blocking=False,
+                )
+                self._exceptions[record.exception_id] = record
+                self._office_credit[matter_id] = record.exception_id
+                outcomes.append(ExceptionRaised(record))
+            elif owed.amount_minor >= 0 and open_id is not None:
+                del self._office_credit[matter_id]
+                how = _Resolution(
+                    ExceptionResolution.FIXED_AT_SOURCE,
+                    LEDGER,
+                    "the office column is no longer in credit",
+                )
+                outcomes += self._close_exception(open_id, how)
+        return outcomes
+
+    def _close_exception(
+        self, exception_id: uuid.UUID, how: _Resolution, journals: tuple[Journal, ...] = ()
+    ) -> list[Outcome]:
+        record = replace(
+            self._exceptions[exception_id],
+            resolution=how.resolution,
+            resolved_by=how.by,
+            resolution_reason=how.reason,
+        )
+        self._exceptions[exception_id] = record
+        if how.resolution is ExceptionResolution.RECORDED_AS_BREACH:
+            self._breaches.append(
+                Breach(
+                    exception_id=exception_id,
+                    kind=record.kind,
+                    matter_id=record.matter_id,
+                    amount=record.amount,
+                    detail=record.detail,
+                    recorded_by=how.by,
+                    reason=how.reason,
+                    journal_ids=tuple(j.journal_id for j in journals),
+                )
+            )
+        return [ExceptionResolved(record)]
+
+    # --- facts --------------------------------------------------------------------------------
+
+    def _learn(self, key: PostingKey, facts: Facts) -> None:
+        if facts.bill is not None:
+            self._bills[facts.bill.bill_id] = facts.bill
+        if facts.allocation is not None:
+            self._allocations[facts.allocation.bill_id][key] = facts.allocation.amount
+        if facts.supplier_invoice is not None:
+            self._invoices[key] = facts.supplier_invoice
+        if facts.supplier_payment is not None:
+            self._invoice_payments[facts.supplier_payment.invoice][key] = (
+                facts.supplier_payment.amount
+            )
+
+    def _forget(self, key: PostingKey, facts: Facts) -> None:
+        if facts.bill is not None:
+            self._bills.pop(facts.bill.bill_id, None)
+        if facts.allocation is not None:
+            self._allocations[facts.allocation.bill_id].pop(key, None)
+        if facts.supplier_invoice is not None:
+            self._invoices.pop(key, None)
+        if facts.supplier_payment is not None:
+            self._invoice_payments[facts.supplier_payment.invoice].pop(key, None)
+
+    # --- pending -------------------------------------------------------------------------------
+
+    def _add_pending(self, pending: PendingPosting) -> None:
+        key = pending.submission.key
+        self._pending[key] = pending
+        for wait in pending.waiting_for:
+            self._waiting[wait].add(key)
+
+    def _remove_pending(self, key: PostingKey) -> None:
+        pending = self._pending.pop(key)
+        for wait in pending.waiting_for:
+            self._waiting[wait].discard(key)
+
+    # --- small things -------------------------------------------------------------------------
+
+    def _id(self, what: str, submission: Submission, *parts: str) -> uuid.UUID:
+        """Ids derived from the facts, so the same posting gets the same ids on every replay."""
+        name = "|".join([self.firm_id, what, str(submission.key), submission.version, *parts])
+        return uuid.uuid5(EVENT_ID_NAMESPACE, name)
+
+    def _money(self, amount_minor: int) -> Money:
+        return Money(amount_minor=amount_minor, currency=self._chart.currency)
+
+    def _set_lock(self, bank_account_id: int | None, locked_through: date | None) -> None:
+        if bank_account_id is None:
+            self._lock_all = locked_through
+        elif locked_through is None:
+            self._lock_bank.pop(bank_account_id, None)
+        else:
+            self._lock_bank[bank_account_id] = locked_through
+
+    @staticmethod
+    def _check_audit(by: str, reason: str) -> None:
+        if not by.strip() or not reason.strip():
+            raise LedgerError("locking or unlocking a period needs who did it and why")
