@@ -1,0 +1,122 @@
+"""The running sandbox's state: the firm, the clock, tokens, rate limits, faults, webhooks."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from .books import Books
+from .firm import Firm
+from .settings import SandboxSettings
+
+__all__ = ["AccessToken", "Grant", "RateWindow", "SandboxState"]
+
+
+@dataclass
+class Grant:
+    """One authorisation of a client by the firm's user (a refresh token and its access tokens)."""
+
+    client_id: str
+    user_id: int
+    refresh_token: str
+    revoked: bool = False
+
+
+@dataclass
+class AccessToken:
+    token: str
+    grant: Grant
+    expires_at: float
+    revoked: bool = False
+
+
+@dataclass
+class AuthCode:
+    code: str
+    client_id: str
+    redirect_uri: str
+    user_id: int
+    expires_at: float
+    used: bool = False
+
+
+@dataclass
+class RateWindow:
+    start: float
+    count: int = 0
+
+
+@dataclass
+class SandboxState:
+    firm: Firm
+    settings: SandboxSettings
+    original: Firm
+    clock_offset: float = 0.0
+    codes: dict[str, AuthCode] = field(default_factory=dict)
+    tokens: dict[str, AccessToken] = field(default_factory=dict)
+    grants: dict[str, Grant] = field(default_factory=dict)
+    windows: dict[str, RateWindow] = field(default_factory=dict)
+    requests_seen: int = 0
+    storm_left: int = 0
+    expire_countdown: int | None = None
+    books: Books = field(init=False)
+
+    def __post_init__(self) -> None:
+        as_of = self.firm.meta.as_of
+        floor = datetime(as_of.year, as_of.month, as_of.day, tzinfo=UTC) + timedelta(days=2)
+        if time.time() < floor.timestamp():
+            self.clock_offset = floor.timestamp() - time.time()
+        self.books = self.firm.books(self.now_dt)
+        self.storm_left = self.settings.faults.rate_limit_storm
+        self.expire_countdown = self.settings.faults.expire_tokens_after
+
+    def now(self) -> float:
+        return time.time() + self.clock_offset
+
+    def now_dt(self) -> datetime:
+        return datetime.fromtimestamp(self.now(), tz=UTC)
+
+    def reset_firm(self) -> None:
+        listeners = self.firm.store.listeners
+        self.firm = self.original.clone()
+        self.firm.store.listeners = listeners
+        self.books = self.firm.books(self.now_dt)
+
+    # ------------------------------------------------------------------ tokens
+    def issue_token(self, grant: Grant) -> AccessToken:
+        token = AccessToken(
+            token=secrets.token_urlsafe(32),
+            grant=grant,
+            expires_at=self.now() + self.settings.token_expires_in,
+        )
+        self.tokens[token.token] = token
+        return token
+
+    def new_grant(self, client_id: str, user_id: int) -> Grant:
+        grant = Grant(client_id=client_id, user_id=user_id, refresh_token=secrets.token_urlsafe(32))
+        self.grants[grant.refresh_token] = grant
+        return grant
+
+    def valid_token(self, value: str) -> AccessToken | None:
+        token = self.tokens.get(value)
+        if token is None or token.revoked or token.grant.revoked:
+            return None
+        if token.expires_at <= self.now():
+            return None
+        return token
+
+    def expire_all_tokens(self) -> int:
+        count = 0
+        for token in self.tokens.values():
+            if token.expires_at > self.now():
+                token.expires_at = self.now() - 1
+                count += 1
+        return count
+
+    def rate_limit(self) -> int | None:
+        mode = self.settings.rate_limit
+        if mode == "off":
+            return None
+        return self.settings.peak_limit if mode == "peak" else self.settings.off_peak_limit
