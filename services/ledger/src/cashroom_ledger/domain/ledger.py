@@ -85,6 +85,7 @@ from cashroom_ledger.domain.decisions import (
     SupplierInvoiceFacts,
     WaitFor,
 )
+from cashroom_ledger.domain.invariants import first_locked, first_overdraft
 from cashroom_ledger.domain.journals import Entry, Journal
 from cashroom_ledger.domain.manual import ManualEntry, decide_manual, manual_key
 from cashroom_ledger.domain.outcomes import (
@@ -706,50 +707,41 @@ class Ledger:
 
     def _locked(self, journals: tuple[Journal, ...]) -> Hold | None:
         """I-13: nothing posts on or before the date the books, or a bank account, are locked."""
-        for journal in journals:
-            banks = {
-                line.bank_account_id for line in journal.lines if line.bank_account_id is not None
-            }
-            locks = [(self._lock_all, "the books")] + [
-                (self._lock_bank.get(b), self._bank_accounts[b].label) for b in sorted(banks)
-            ]
-            for lock, what in locks:
-                if lock is not None and journal.posted_on <= lock:
-                    return Hold(
-                        HoldReason.PERIOD_LOCKED,
-                        f"{journal.narrative} is dated {journal.posted_on}, but {what} are locked "
-                        f"through {lock}; it posts after an unlock",
-                        (UNLOCK,),
-                    )
-        return None
+        breach = first_locked(journals, self._lock_all, self._lock_bank)
+        if breach is None:
+            return None
+        if breach.bank_account_id is None:
+            what = "the books are"
+        else:
+            what = f"{self._bank_accounts[breach.bank_account_id].label} is"
+        return Hold(
+            HoldReason.PERIOD_LOCKED,
+            f"{breach.journal.narrative} is dated {breach.journal.posted_on}, but {what} locked "
+            f"through {breach.locked_through}; it posts after an unlock",
+            (UNLOCK,),
+        )
 
     def _overdraft(self, journals: tuple[Journal, ...]) -> Refer | None:
-        """I-4: would any client column go below zero (or lower while below) at any date from the
+        """I-4: would a client column go below zero (or lower while below) at any date from the
         posting's on? Back-dated postings are checked against every later date."""
-        changes: dict[BalanceKey, dict[date, int]] = defaultdict(lambda: defaultdict(int))
-        for journal in journals:
-            for line in journal.lines:
-                if line.ledger_side is AccountKind.CLIENT and line.matter_id is not None:
-                    changes[BalanceKey.of_line(line)][journal.posted_on] += line.signed_minor
-        for key, dated in sorted(changes.items()):
-            for on, now, then in self._balances.series(key).projected(dated):
-                held_now, held_then = -now, -then
-                if held_then < 0 and held_then < held_now:
-                    assert key.matter_id is not None and key.bank_account_id is not None
-                    matter = self._matters[key.matter_id]
-                    bank = self._bank_accounts[key.bank_account_id]
-                    shortfall = self._money(-held_then)
-                    return Refer(
-                        ExceptionKind.OVERDRAWN_CLIENT_LEDGER,
-                        f"this would overdraw the client ledger of {matter.reference} on "
-                        f"{bank.label} by {shortfall} on {on}: client money may be paid out only "
-                        "from money held for that client (SRA 5.3)",
-                        matter.matter_id,
-                        shortfall,
-                        on,
-                        (WaitFor.client_funds(matter.matter_id),),
-                    )
-        return None
+        overdraft = first_overdraft(journals, self._balances.series)
+        if overdraft is None:
+            return None
+        key = overdraft.key
+        assert key.matter_id is not None and key.bank_account_id is not None
+        matter = self._matters[key.matter_id]
+        bank = self._bank_accounts[key.bank_account_id]
+        shortfall = self._money(-overdraft.held_after)
+        return Refer(
+            ExceptionKind.OVERDRAWN_CLIENT_LEDGER,
+            f"this would overdraw the client ledger of {matter.reference} on {bank.label} by "
+            f"{shortfall} on {overdraft.on}: client money may be paid out only from money held "
+            "for that client (SRA 5.3)",
+            matter.matter_id,
+            shortfall,
+            overdraft.on,
+            (WaitFor.client_funds(matter.matter_id),),
+        )
 
     def _apply(
         self, submission: Submission, post: Post, journals: tuple[Journal, ...]

@@ -122,7 +122,7 @@ def bank_account(
     if bank.kind is not kind:
         raise reject(
             RejectReason.WRONG_ACCOUNT_KIND,
-            f"{what} needs a {kind.value} account, but {bank.label} is a {bank.kind.value} account",
+            f"{what} needs a {kind.value} account, but it names the {bank.label}",
         )
     if bank.currency != amount.currency:
         raise reject(
