@@ -1,0 +1,1 @@
+"""The adapter that speaks Clio Manage API v4: HTTP client, paging, rate limits, OAuth."""
