@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from . import jsonfmt
@@ -405,7 +405,7 @@ async def faults(request: Request) -> Any:
         state.storm_left = new.rate_limit_storm
         state.expire_countdown = new.expire_tokens_after
         request.app.state.fault_rng.seed(new.seed)
-    return state.settings.faults.model_dump()
+    return JSONResponse(state.settings.faults.model_dump())
 
 
 @handler
@@ -425,7 +425,7 @@ async def settings_endpoint(request: Request) -> Any:
             raise ControlError(422, str(exc)) from None
         for key in data:
             setattr(state.settings, key, getattr(new, key))
-    return state.settings.model_dump(exclude={"page_token_secret"})
+    return JSONResponse(state.settings.model_dump(mode="json", exclude={"page_token_secret"}))
 
 
 @handler
