@@ -18,7 +18,17 @@ def _synthetic_activities(firm: Any, n: int) -> None:
     records = []
     for i in range(n):
         rec = dict(base)
-        rec.update({"id": 9_000_000_000 + i, "etag": f'"syn{i}"', "created_at": stamp, "updated_at": stamp, "bill": None, "billed": False, "on_bill": False})
+        rec.update(
+            {
+                "id": 9_000_000_000 + i,
+                "etag": f'"syn{i}"',
+                "created_at": stamp,
+                "updated_at": stamp,
+                "bill": None,
+                "billed": False,
+                "on_bill": False,
+            }
+        )
         records.append(rec)
     firm.store.insert_many("activities", records)
 
@@ -64,11 +74,19 @@ async def test_default_fields_nested_fields_and_invalid_fields() -> None:
         resp = await client.get("/api/v4/matters?limit=1", headers=h)
         (rec,) = resp.json()["data"]
         assert set(rec) == {"id", "etag"}
-        resp = await client.get("/api/v4/bills?limit=1&fields=id,total,matters{id,display_number},client", headers=h)
+        resp = await client.get(
+            "/api/v4/bills?limit=1&fields=id,total,matters{id,display_number},client", headers=h
+        )
         rec = resp.json()["data"][0]
         assert set(rec["matters"][0]) == {"id", "display_number"}
         assert set(rec["client"]) == {"id", "etag"}
-        for bad in ("id,nonsense", "id,matters{id,client{id}}", "total{id}", "id,matters{nope}", "id,{"):
+        for bad in (
+            "id,nonsense",
+            "id,matters{id,client{id}}",
+            "total{id}",
+            "id,matters{nope}",
+            "id,{",
+        ):
             resp = await client.get(f"/api/v4/bills?fields={bad}", headers=h)
             assert resp.status_code == 400, bad
             assert resp.json()["error"]["type"] == "InvalidFields"
@@ -80,7 +98,9 @@ async def test_default_fields_nested_fields_and_invalid_fields() -> None:
 async def test_money_is_a_json_number_with_decimals_never_a_float() -> None:
     async with sandbox() as (client, _):
         h = await token(client)
-        resp = await client.get("/api/v4/bills?fields=id,total,sub_total,tax_sum,paid,balance", headers=h)
+        resp = await client.get(
+            "/api/v4/bills?fields=id,total,sub_total,tax_sum,paid,balance", headers=h
+        )
         text = resp.text
         data = json.loads(text, parse_float=Decimal)["data"]
         for bill in data:
@@ -93,42 +113,70 @@ async def test_money_is_a_json_number_with_decimals_never_a_float() -> None:
 async def test_filters_updated_since_ids_and_silent_unknown_params() -> None:
     async with sandbox() as (client, _):
         h = await token(client)
-        all_acts = (await client.get("/api/v4/activities?fields=id,matter{id}&limit=200", headers=h)).json()["data"]
+        all_acts = (
+            await client.get("/api/v4/activities?fields=id,matter{id}&limit=200", headers=h)
+        ).json()["data"]
         matter_id = all_acts[0]["matter"]["id"]
-        by_matter = (await client.get(f"/api/v4/activities?matter_id={matter_id}&fields=id,matter{{id}}", headers=h)).json()["data"]
+        by_matter = (
+            await client.get(
+                f"/api/v4/activities?matter_id={matter_id}&fields=id,matter{{id}}", headers=h
+            )
+        ).json()["data"]
         assert by_matter and all(a["matter"]["id"] == matter_id for a in by_matter)
-        misspelled = (await client.get(f"/api/v4/activities?matter={matter_id}&fields=id", headers=h)).json()["data"]
+        misspelled = (
+            await client.get(f"/api/v4/activities?matter={matter_id}&fields=id", headers=h)
+        ).json()["data"]
         assert len(misspelled) == len(all_acts)  # silently ignored, as Clio does
         ids = [a["id"] for a in all_acts[:3]]
-        picked = (await client.get("/api/v4/activities?" + "&".join(f"ids[]={i}" for i in ids), headers=h)).json()["data"]
+        picked = (
+            await client.get("/api/v4/activities?" + "&".join(f"ids[]={i}" for i in ids), headers=h)
+        ).json()["data"]
         assert [a["id"] for a in picked] == ids
-        future = (await client.get("/api/v4/activities?updated_since=2099-01-01T00:00:00Z", headers=h)).json()["data"]
+        future = (
+            await client.get("/api/v4/activities?updated_since=2099-01-01T00:00:00Z", headers=h)
+        ).json()["data"]
         assert future == []
         bad = await client.get("/api/v4/activities?updated_since=yesterday", headers=h)
         assert bad.status_code == 400 and "error" in bad.json()
-        trust = (await client.get("/api/v4/bank_accounts?type=TrustAccount&fields=id,type", headers=h)).json()["data"]
+        trust = (
+            await client.get("/api/v4/bank_accounts?type=TrustAccount&fields=id,type", headers=h)
+        ).json()["data"]
         assert trust and all(a["type"] == "Trust" for a in trust)
         lines = (await client.get("/api/v4/bills?fields=id&limit=1", headers=h)).json()["data"]
         bill_id = lines[0]["id"]
-        items = (await client.get(f"/api/v4/line_items?bill_id={bill_id}&fields=id,bill{{id}},total", headers=h)).json()["data"]
+        items = (
+            await client.get(
+                f"/api/v4/line_items?bill_id={bill_id}&fields=id,bill{{id}},total", headers=h
+            )
+        ).json()["data"]
         assert items and all(i["bill"]["id"] == bill_id for i in items)
 
 
 async def test_etag_304_and_412() -> None:
     async with sandbox() as (client, _):
         h = await token(client)
-        acts = (await client.get("/api/v4/activities?fields=id,etag,bill&limit=200", headers=h)).json()["data"]
+        acts = (
+            await client.get("/api/v4/activities?fields=id,etag,bill&limit=200", headers=h)
+        ).json()["data"]
         act = next(a for a in acts if a["bill"] is None)
         url = f"/api/v4/activities/{act['id']}.json"
         first = await client.get(url, headers=h)
         assert first.headers["ETag"] == act["etag"] and "Last-Modified" in first.headers
         again = await client.get(url, headers={**h, "If-None-Match": act["etag"]})
         assert again.status_code == 304
-        ims = await client.get(url, headers={**h, "If-Modified-Since": first.headers["Last-Modified"]})
+        ims = await client.get(
+            url, headers={**h, "If-Modified-Since": first.headers["Last-Modified"]}
+        )
         assert ims.status_code == 304
-        stale = await client.patch(url, headers={**h, "If-Match": '"stale"'}, json={"data": {"note": "x"}})
+        stale = await client.patch(
+            url, headers={**h, "If-Match": '"stale"'}, json={"data": {"note": "x"}}
+        )
         assert stale.status_code == 412 and stale.json()["error"]["type"] == "PreconditionFailed"
-        ok = await client.patch(url + "?fields=id,etag,note", headers={**h, "If-Match": act["etag"]}, json={"data": {"note": "Corrected", "bogus": 1}})
+        ok = await client.patch(
+            url + "?fields=id,etag,note",
+            headers={**h, "If-Match": act["etag"]},
+            json={"data": {"note": "Corrected", "bogus": 1}},
+        )
         assert ok.status_code == 200 and ok.json()["data"]["note"] == "Corrected"
         assert ok.json()["data"]["etag"] != act["etag"]
         changed = await client.get(url, headers={**h, "If-None-Match": act["etag"]})
@@ -142,10 +190,23 @@ async def test_api_version_header() -> None:
         assert resp.headers["X-API-VERSION"] == "4.0.9"
         gone = await client.get("/api/v4/users/who_am_i", headers={**h, "X-API-VERSION": "3.9.9"})
         assert gone.status_code == 410 and gone.json()["error"]["type"] == "InvalidApiVersion"
-        acts = (await client.get("/api/v4/activities?type=TimeEntry&fields=id,quantity,quantity_in_hours&limit=5", headers=h)).json()["data"]
-        old = (await client.get("/api/v4/activities?type=TimeEntry&fields=id,quantity&limit=5", headers={**h, "X-API-VERSION": "4.0.3"})).json()["data"]
+        acts = (
+            await client.get(
+                "/api/v4/activities?type=TimeEntry&fields=id,quantity,quantity_in_hours&limit=5",
+                headers=h,
+            )
+        ).json()["data"]
+        old = (
+            await client.get(
+                "/api/v4/activities?type=TimeEntry&fields=id,quantity&limit=5",
+                headers={**h, "X-API-VERSION": "4.0.3"},
+            )
+        ).json()["data"]
         for new, legacy in zip(acts, old, strict=True):
-            assert new["quantity"] == legacy["quantity"] * 3600 or abs(new["quantity"] / 3600 - legacy["quantity"]) < 0.001
+            assert (
+                new["quantity"] == legacy["quantity"] * 3600
+                or abs(new["quantity"] / 3600 - legacy["quantity"]) < 0.001
+            )
             assert legacy["quantity"] == new["quantity_in_hours"]
 
 
@@ -168,15 +229,29 @@ async def test_api_version_header() -> None:
         ("PATCH", "/api/v4/activities/{act}", {"data": {"price": "abc"}}, 422),
         ("PATCH", "/api/v4/activities/{act}", {"data": {"date": "31/12/2026"}}, 422),
         ("PATCH", "/api/v4/activities/{act}", {"data": {"tax_setting": "lots"}}, 422),
-        ("POST", "/api/v4/webhooks", {"data": {"url": "https://example.com/x", "model": "bill", "fields": "id"}}, 422),
-        ("POST", "/api/v4/webhooks", {"data": {"url": "http://127.0.0.1:9/x", "model": "bank_transaction", "fields": "id"}}, 422),
+        (
+            "POST",
+            "/api/v4/webhooks",
+            {"data": {"url": "https://example.com/x", "model": "bill", "fields": "id"}},
+            422,
+        ),
+        (
+            "POST",
+            "/api/v4/webhooks",
+            {"data": {"url": "http://127.0.0.1:9/x", "model": "bank_transaction", "fields": "id"}},
+            422,
+        ),
         ("POST", "/api/v4/trust_requests", {"data": {}}, 422),
     ],
 )
-async def test_malformed_requests_get_clio_errors_never_500(method: str, path: str, body: Any, status: int) -> None:
+async def test_malformed_requests_get_clio_errors_never_500(
+    method: str, path: str, body: Any, status: int
+) -> None:
     async with sandbox() as (client, _):
         h = await token(client)
-        acts = (await client.get("/api/v4/activities?status=unbilled&fields=id", headers=h)).json()["data"]
+        acts = (await client.get("/api/v4/activities?status=unbilled&fields=id", headers=h)).json()[
+            "data"
+        ]
         path = path.replace("{act}", str(acts[0]["id"]))
         kwargs: dict[str, Any] = {}
         if isinstance(body, str):
@@ -195,10 +270,27 @@ async def test_malformed_requests_get_clio_errors_never_500(method: str, path: s
 async def test_who_am_i_and_records_carry_clio_shapes() -> None:
     async with sandbox() as (client, _):
         h = await token(client)
-        me = (await client.get("/api/v4/users/who_am_i?fields=id,name,email,time_zone,account{name}", headers=h)).json()["data"]
+        me = (
+            await client.get(
+                "/api/v4/users/who_am_i?fields=id,name,email,time_zone,account{name}", headers=h
+            )
+        ).json()["data"]
         assert me["account"]["name"] and me["time_zone"] == "Dublin"
-        txn = (await client.get("/api/v4/bank_transactions?fields=id,type,amount,funds_in,funds_out,bank_account{id,type},date&limit=1", headers=h)).json()["data"][0]
-        assert txn["type"] in ("asset", "liability") and txn["bank_account"]["type"] in ("Trust", "Operating")
-        alloc = (await client.get("/api/v4/allocations?order=id(asc)&fields=id,parent,voided_at,source_bank_account{id,type}&limit=1", headers=h)).json()["data"][0]
+        txn = (
+            await client.get(
+                "/api/v4/bank_transactions?fields=id,type,amount,funds_in,funds_out,bank_account{id,type},date&limit=1",
+                headers=h,
+            )
+        ).json()["data"][0]
+        assert txn["type"] in ("asset", "liability") and txn["bank_account"]["type"] in (
+            "Trust",
+            "Operating",
+        )
+        alloc = (
+            await client.get(
+                "/api/v4/allocations?order=id(asc)&fields=id,parent,voided_at,source_bank_account{id,type}&limit=1",
+                headers=h,
+            )
+        ).json()["data"][0]
         assert alloc["parent"]["type"] in ("Payment", "CreditMemo")
         assert datetime.now(UTC).year >= 2026

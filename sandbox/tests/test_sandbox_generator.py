@@ -51,13 +51,15 @@ def test_small_firm_shape_and_speed() -> None:
     allocations = list(firm.records("allocations"))
     assert any(a["voided_at"] for a in allocations)
     assert any(a["parent"]["type"] == "CreditMemo" for a in allocations)
-    assert any((a["source_bank_account"] or {}).get("id") in meta.trust_account_ids for a in allocations)
+    assert any(
+        (a["source_bank_account"] or {}).get("id") in meta.trust_account_ids for a in allocations
+    )
     bills = list(firm.records("bills"))
     assert any(b["discount"]["rate"] for b in bills)
     assert any(b["kind"] == "trust_kind" for b in bills)
-    assert any(0 < b["paid"] < b["total"] for b in bills if b["state"] == "awaiting_payment") or any(
-        len([a for a in allocations if a["bill"]["id"] == b["id"]]) > 1 for b in bills
-    )
+    assert any(
+        0 < b["paid"] < b["total"] for b in bills if b["state"] == "awaiting_payment"
+    ) or any(len([a for a in allocations if a["bill"]["id"] == b["id"]]) > 1 for b in bills)
     for scenario, matters in meta.scenarios.items():
         assert matters, f"scenario {scenario} missing"
 
@@ -99,5 +101,7 @@ def test_directory_round_trip(tmp_path: Path) -> None:
     from datetime import date
     from decimal import Decimal
 
-    rec = books.trust_receipt(matter_id=matter["id"], amount=Decimal("10.00"), day=date(2026, 10, 1), description="x")
+    rec = books.trust_receipt(
+        matter_id=matter["id"], amount=Decimal("10.00"), day=date(2026, 10, 1), description="x"
+    )
     assert rec["id"] > max(t["id"] for t in directory.records("bank_transactions"))

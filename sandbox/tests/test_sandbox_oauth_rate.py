@@ -11,7 +11,12 @@ from clio_sandbox.testing import CLIENT_ID, REDIRECT, SECRET, sandbox, token
 async def _code(client: httpx.AsyncClient, state: str = "s1") -> str:
     resp = await client.get(
         "/oauth/authorize",
-        params={"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": REDIRECT, "state": state},
+        params={
+            "response_type": "code",
+            "client_id": CLIENT_ID,
+            "redirect_uri": REDIRECT,
+            "state": state,
+        },
     )
     assert resp.status_code == 302
     location = httpx.URL(resp.headers["location"])
@@ -20,17 +25,35 @@ async def _code(client: httpx.AsyncClient, state: str = "s1") -> str:
 
 
 async def test_authorization_code_refresh_and_deauthorize() -> None:
-    async with sandbox(settings=SandboxSettings(rate_limit="off", token_expires_in=3600)) as (client, _):
+    async with sandbox(settings=SandboxSettings(rate_limit="off", token_expires_in=3600)) as (
+        client,
+        _,
+    ):
         code = await _code(client)
-        form = {"grant_type": "authorization_code", "code": code, "client_id": CLIENT_ID, "client_secret": SECRET, "redirect_uri": REDIRECT}
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": CLIENT_ID,
+            "client_secret": SECRET,
+            "redirect_uri": REDIRECT,
+        }
         resp = await client.post("/oauth/token", data=form)
         body = resp.json()
-        assert resp.status_code == 200 and body["token_type"] == "bearer" and body["expires_in"] == 3600
+        assert (
+            resp.status_code == 200
+            and body["token_type"] == "bearer"
+            and body["expires_in"] == 3600
+        )
         reuse = await client.post("/oauth/token", data=form)
         assert reuse.status_code == 400 and reuse.json()["error"] == "invalid_grant"
         h = {"Authorization": f"Bearer {body['access_token']}"}
         assert (await client.get("/api/v4/users/who_am_i", headers=h)).status_code == 200
-        refresh = {"grant_type": "refresh_token", "refresh_token": body["refresh_token"], "client_id": CLIENT_ID, "client_secret": SECRET}
+        refresh = {
+            "grant_type": "refresh_token",
+            "refresh_token": body["refresh_token"],
+            "client_id": CLIENT_ID,
+            "client_secret": SECRET,
+        }
         r1 = await client.post("/oauth/token", data=refresh)
         r2 = await client.post("/oauth/token", data=refresh)  # refresh tokens are reusable
         assert r1.status_code == r2.status_code == 200 and "refresh_token" not in r1.json()
@@ -47,20 +70,56 @@ async def test_authorization_code_refresh_and_deauthorize() -> None:
 async def test_bad_token_requests() -> None:
     async with sandbox() as (client, _):
         code = await _code(client)
-        base = {"grant_type": "authorization_code", "code": code, "client_id": CLIENT_ID, "client_secret": SECRET}
-        assert (await client.post("/oauth/token", data={**base, "redirect_uri": "http://127.0.0.1:9/other"})).json()["error"] == "invalid_grant"
-        assert (await client.post("/oauth/token", data={**base, "client_secret": "nope", "redirect_uri": REDIRECT})).status_code == 401
-        assert (await client.post("/oauth/token", json={**base, "redirect_uri": REDIRECT})).json()["error"] == "invalid_request"
-        assert (await client.post("/oauth/token", data={**base, "grant_type": "password", "redirect_uri": REDIRECT})).json()["error"] == "unsupported_grant_type"
-        bad_redirect = await client.get("/oauth/authorize", params={"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": "https://evil.example/cb"})
+        base = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "client_id": CLIENT_ID,
+            "client_secret": SECRET,
+        }
+        assert (
+            await client.post(
+                "/oauth/token", data={**base, "redirect_uri": "http://127.0.0.1:9/other"}
+            )
+        ).json()["error"] == "invalid_grant"
+        assert (
+            await client.post(
+                "/oauth/token", data={**base, "client_secret": "nope", "redirect_uri": REDIRECT}
+            )
+        ).status_code == 401
+        assert (await client.post("/oauth/token", json={**base, "redirect_uri": REDIRECT})).json()[
+            "error"
+        ] == "invalid_request"
+        assert (
+            await client.post(
+                "/oauth/token", data={**base, "grant_type": "password", "redirect_uri": REDIRECT}
+            )
+        ).json()["error"] == "unsupported_grant_type"
+        bad_redirect = await client.get(
+            "/oauth/authorize",
+            params={
+                "response_type": "code",
+                "client_id": CLIENT_ID,
+                "redirect_uri": "https://evil.example/cb",
+            },
+        )
         assert bad_redirect.status_code == 400
         assert (await client.get("/api/v4/matters")).status_code == 401
-        assert (await client.get("/api/v4/matters", headers={"Authorization": "Bearer nope"})).status_code == 401
+        assert (
+            await client.get("/api/v4/matters", headers={"Authorization": "Bearer nope"})
+        ).status_code == 401
 
 
 async def test_consent_page_and_access_denied() -> None:
-    async with sandbox(settings=SandboxSettings(rate_limit="off", auto_approve=False)) as (client, _):
-        params = {"response_type": "code", "client_id": CLIENT_ID, "redirect_uri": REDIRECT, "state": "abc"}
+    async with sandbox(settings=SandboxSettings(rate_limit="off", auto_approve=False)) as (
+        client,
+        _,
+    ):
+        params = {
+            "response_type": "code",
+            "client_id": CLIENT_ID,
+            "redirect_uri": REDIRECT,
+            "state": "abc",
+        }
         page = await client.get("/oauth/authorize", params=params)
         assert page.status_code == 200 and "Allow access" in page.text
         denied = await client.post("/oauth/authorize", data={**params, "decision": "deny"})
@@ -71,7 +130,10 @@ async def test_consent_page_and_access_denied() -> None:
 
 
 async def test_expired_token_gets_401() -> None:
-    async with sandbox(settings=SandboxSettings(rate_limit="off", token_expires_in=60)) as (client, _):
+    async with sandbox(settings=SandboxSettings(rate_limit="off", token_expires_in=60)) as (
+        client,
+        _,
+    ):
         h = await token(client)
         assert (await client.get("/api/v4/matters", headers=h)).status_code == 200
         await client.post("/_control/clock/advance", json={"seconds": 61})
@@ -93,8 +155,12 @@ async def test_rate_limit_headers_and_429() -> None:
         assert limited.status_code == 429
         assert 1 <= int(limited.headers["Retry-After"]) <= 60
         assert limited.json()["error"]["type"] == "RateLimited"
-        assert (await client.get("/api/v4/users/who_am_i", headers=other)).status_code == 200  # per token
-        await client.post("/_control/clock/advance", json={"seconds": int(limited.headers["Retry-After"])})
+        assert (
+            await client.get("/api/v4/users/who_am_i", headers=other)
+        ).status_code == 200  # per token
+        await client.post(
+            "/_control/clock/advance", json={"seconds": int(limited.headers["Retry-After"])}
+        )
         assert (await client.get("/api/v4/users/who_am_i", headers=h)).status_code == 200
 
 

@@ -1,9 +1,9 @@
 """``python -m clio_sandbox``: serve a generated firm, or write one to a directory.
 
-    python -m clio_sandbox --firm small [--seed N] [--port P] [--jurisdiction ie|ew]
-                           [--rate-limit peak|off-peak|off]
-    python -m clio_sandbox --firm-dir DIR            # serve a firm written earlier
-    python -m clio_sandbox generate --firm large --out DIR   # write a firm (+ oracle.json)
+python -m clio_sandbox --firm small [--seed N] [--port P] [--jurisdiction ie|ew]
+                       [--rate-limit peak|off-peak|off]
+python -m clio_sandbox --firm-dir DIR            # serve a firm written earlier
+python -m clio_sandbox generate --firm large --out DIR   # write a firm (+ oracle.json)
 """
 
 from __future__ import annotations
@@ -16,10 +16,16 @@ from .settings import OAuthClient, SandboxSettings
 
 
 def _serve(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m clio_sandbox", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m clio_sandbox",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--firm", default="small", choices=["tiny", "small", "medium", "large"])
     parser.add_argument("--firm-dir", help="serve a firm directory written by `generate`")
-    parser.add_argument("--db", default=":memory:", help="SQLite file for the served records (large firms)")
+    parser.add_argument(
+        "--db", default=":memory:", help="SQLite file for the served records (large firms)"
+    )
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--jurisdiction", default="ie", choices=["ie", "ew"])
     parser.add_argument("--host", default="127.0.0.1")
@@ -29,8 +35,14 @@ def _serve(argv: list[str]) -> int:
     parser.add_argument("--no-auto-approve", action="store_true", help="show the consent page")
     parser.add_argument("--client-id", default="cashroom-sandbox")
     parser.add_argument("--client-secret", default="cashroom-sandbox-secret")
-    parser.add_argument("--redirect-uri", action="append", default=[], help="registered redirect URI (repeatable)")
-    parser.add_argument("--allow-loopback-redirects", action="store_true", help="accept any http://127.0.0.1:<port>/ redirect")
+    parser.add_argument(
+        "--redirect-uri", action="append", default=[], help="registered redirect URI (repeatable)"
+    )
+    parser.add_argument(
+        "--allow-loopback-redirects",
+        action="store_true",
+        help="accept any http://127.0.0.1:<port>/ redirect",
+    )
     args = parser.parse_args(argv)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print("clio_sandbox: serving on a non-loopback host is refused", file=sys.stderr)
@@ -56,7 +68,11 @@ def _serve(argv: list[str]) -> int:
         token_expires_in=args.token_expires_in,
         auto_approve=not args.no_auto_approve,
         allow_loopback_redirects=args.allow_loopback_redirects,
-        oauth_clients=[OAuthClient(client_id=args.client_id, client_secret=args.client_secret, redirect_uris=redirects)],
+        oauth_clients=[
+            OAuthClient(
+                client_id=args.client_id, client_secret=args.client_secret, redirect_uris=redirects
+            )
+        ],
     )
     app = create_app(firm, settings)
     meta = firm.meta
@@ -80,7 +96,9 @@ def _generate(argv: list[str]) -> int:
     from .firm import generate_firm_to_dir
 
     started = time.monotonic()
-    generate_firm_to_dir(args.out, args.seed, args.firm, args.jurisdiction, with_oracle=not args.no_oracle)
+    generate_firm_to_dir(
+        args.out, args.seed, args.firm, args.jurisdiction, with_oracle=not args.no_oracle
+    )
     print(f"clio_sandbox: wrote {args.out} in {time.monotonic() - started:.1f}s")
     return 0
 

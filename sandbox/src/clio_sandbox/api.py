@@ -91,7 +91,9 @@ class Filter:
     column: str | None = None
 
 
-def F(kind: str, path: str, op: str = "eq", values: tuple[str, ...] = (), column: str | None = None) -> Filter:  # noqa: N802
+def F(
+    kind: str, path: str, op: str = "eq", values: tuple[str, ...] = (), column: str | None = None
+) -> Filter:
     return Filter(kind, tuple(path.split(".")), op, values, column)
 
 
@@ -99,17 +101,32 @@ FILTERS: dict[str, dict[str, Filter]] = {
     "activities": {
         "matter_id": F("int", "matter.id", column="matter_id"),
         "user_id": F("int", "user.id", column="user_id"),
-        "type": F("enum", "type", values=("TimeEntry", "ExpenseEntry", "HardCostEntry", "SoftCostEntry"), column="type"),
+        "type": F(
+            "enum",
+            "type",
+            values=("TimeEntry", "ExpenseEntry", "HardCostEntry", "SoftCostEntry"),
+            column="type",
+        ),
         "expense_category_id": F("int", "expense_category.id"),
         "activity_description_id": F("int", "activity_description.id"),
         "start_date": F("date", "date", "ge"),
         "end_date": F("date", "date", "le"),
         "flat_rate": F("bool", "flat_rate"),
         "query": F("str", "note", "contains"),
-        "status": F("enum", "status", "special", ("billed", "draft", "unbilled", "non_billable", "billable", "written_off")),
+        "status": F(
+            "enum",
+            "status",
+            "special",
+            ("billed", "draft", "unbilled", "non_billable", "billable", "written_off"),
+        ),
     },
     "bills": {
-        "state": F("enum", "state", values=("draft", "awaiting_approval", "awaiting_payment", "paid", "void", "deleted"), column="state"),
+        "state": F(
+            "enum",
+            "state",
+            values=("draft", "awaiting_approval", "awaiting_payment", "paid", "void", "deleted"),
+            column="state",
+        ),
         "client_id": F("int", "client.id", column="client_id"),
         "matter_id": F("int", "matters.0.id", column="matter_id"),
         "type": F("enum", "kind", "special", ("revenue", "trust")),
@@ -186,11 +203,25 @@ FILTERS: dict[str, dict[str, Filter]] = {
 DEFAULT_ORDER = {"allocations": "date(asc)", "credit_memos": "date(asc)"}
 LIMITS = {"users": 2000}
 INDEX_RESOURCES = {
-    "activities", "allocations", "bank_accounts", "bank_transactions", "bills", "contacts",
-    "credit_memos", "currencies", "expense_categories", "line_items", "matters", "practice_areas",
-    "trust_line_items", "users", "webhooks",
+    "activities",
+    "allocations",
+    "bank_accounts",
+    "bank_transactions",
+    "bills",
+    "contacts",
+    "credit_memos",
+    "currencies",
+    "expense_categories",
+    "line_items",
+    "matters",
+    "practice_areas",
+    "trust_line_items",
+    "users",
+    "webhooks",
 }
-SINGLE_RESOURCES = INDEX_RESOURCES - {"line_items", "trust_line_items", "currencies"} | {"bank_transfers"}
+SINGLE_RESOURCES = INDEX_RESOURCES - {"line_items", "trust_line_items", "currencies"} | {
+    "bank_transfers"
+}
 
 
 def _parse_value(kind: str, raw: str, param: str, values: tuple[str, ...]) -> Any:
@@ -246,7 +277,9 @@ def build_query(resource: str, params: Any, state: SandboxState) -> Query:
             try:
                 moment = parse_ts(raw)
             except ValueError:
-                raise ApiError(400, "InvalidParameter", f"Invalid value for {param}: {raw!r}") from None
+                raise ApiError(
+                    400, "InvalidParameter", f"Invalid value for {param}: {raw!r}"
+                ) from None
             where.append((f"{column} >= ?", [to_us(moment)]))
     for param, spec in FILTERS.get(resource, {}).items():
         raw = params.get(param)
@@ -302,7 +335,9 @@ def _filter(
         if value in ("all", False):
             return lambda r: True
         today = state.now_dt().date().isoformat()
-        return lambda r: r.get("state") == "awaiting_payment" and (r.get("due_at") or "9999") < today
+        return lambda r: (
+            r.get("state") == "awaiting_payment" and (r.get("due_at") or "9999") < today
+        )
     if resource == "bank_accounts" and param == "type":
         wanted = "Trust" if value == "TrustAccount" else "Operating"
         return lambda r: r.get("type") == wanted
@@ -345,8 +380,10 @@ def _parse_order(resource: str, raw: str | None) -> tuple[str, bool]:
     if not text.endswith(")") or "(" not in text:
         raise ApiError(400, "InvalidParameter", f"Invalid order: {text!r}")
     key, _, direction = text[:-1].partition("(")
-    if direction not in ("asc", "desc") or not key or not all(
-        part.replace("_", "").isalnum() for part in key.split(".")
+    if (
+        direction not in ("asc", "desc")
+        or not key
+        or not all(part.replace("_", "").isalnum() for part in key.split("."))
     ):
         raise ApiError(400, "InvalidParameter", f"Invalid order: {text!r}")
     return key, direction == "desc"
@@ -367,7 +404,14 @@ def _page_url(request: Request, params: dict[str, Any]) -> str:
 
 
 class Ctx:
-    def __init__(self, request: Request, state: SandboxState, hooks: WebhookManager, version: str, token: AccessToken) -> None:
+    def __init__(
+        self,
+        request: Request,
+        state: SandboxState,
+        hooks: WebhookManager,
+        version: str,
+        token: AccessToken,
+    ) -> None:
         self.request = request
         self.state = state
         self.hooks = hooks
@@ -404,11 +448,15 @@ async def api_entry(request: Request) -> Response:
         return error_response(status, "ServerError", "Injected server error (sandbox fault)")
     version = request.headers.get("x-api-version")
     if version is not None and version not in state.settings.known_api_versions:
-        return error_response(410, "InvalidApiVersion", f"API version {version!r} is invalid or no longer supported")
+        return error_response(
+            410, "InvalidApiVersion", f"API version {version!r} is invalid or no longer supported"
+        )
     version = version or state.settings.default_api_version
     token = _authenticate(request, state)
     if token is None:
-        return json_response(OAUTH_INVALID, 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        return json_response(
+            OAUTH_INVALID, 401, {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        )
     rate_headers, limited = _rate_limit(state, token)
     if limited is not None:
         limited.headers.update(rate_headers)
@@ -430,11 +478,7 @@ async def api_entry(request: Request) -> Response:
     for key, value in rate_headers.items():
         response.headers[key] = value
     response.headers["X-API-VERSION"] = version
-    if (
-        faults.truncate_rate
-        and response.status_code == 200
-        and rng.random() < faults.truncate_rate
-    ):
+    if faults.truncate_rate and response.status_code == 200 and rng.random() < faults.truncate_rate:
         body = bytes(response.body)
         headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
         response = Response(body[: len(body) // 2], status_code=200, headers=headers)
@@ -537,7 +581,13 @@ async def _dispatch(ctx: Ctx, path: str) -> Response:
         rid = _int_id(segments[1])
         if method == "GET" and head in SINGLE_RESOURCES:
             return _get_one(ctx, head, rid)
-        if method == "PATCH" and head in ("activities", "bills", "line_items", "webhooks", "trust_line_items"):
+        if method == "PATCH" and head in (
+            "activities",
+            "bills",
+            "line_items",
+            "webhooks",
+            "trust_line_items",
+        ):
             return await _patch(ctx, head, rid)
         if method == "DELETE" and head in ("activities", "bills", "line_items", "webhooks"):
             return _delete(ctx, head, rid)
@@ -597,7 +647,9 @@ def _list(ctx: Ctx, resource: str) -> Response:
             where.append((f"id {op} ?", [int(token["id"])]))
         forward_desc = desc != back
         order_sql = "id DESC" if forward_desc else "id ASC"
-        rows = _collect(store.scan(resource, where, order_sql=order_sql), query.predicates, limit + 1)
+        rows = _collect(
+            store.scan(resource, where, order_sql=order_sql), query.predicates, limit + 1
+        )
         more = len(rows) > limit
         page = rows[:limit]
         if back:
@@ -606,12 +658,28 @@ def _list(ctx: Ctx, resource: str) -> Response:
         has_prev = (bool(token_raw) and not back) or (back and more)
         if page and has_next:
             meta_paging["next"] = _page_url(
-                ctx.request, {"page_token": _encode_token(ctx.state, {"r": resource, "d": "desc" if desc else "asc", "id": page[-1]["id"]})}
+                ctx.request,
+                {
+                    "page_token": _encode_token(
+                        ctx.state,
+                        {"r": resource, "d": "desc" if desc else "asc", "id": page[-1]["id"]},
+                    )
+                },
             )
         if page and has_prev:
             meta_paging["previous"] = _page_url(
                 ctx.request,
-                {"page_token": _encode_token(ctx.state, {"r": resource, "d": "desc" if desc else "asc", "id": page[0]["id"], "b": True})},
+                {
+                    "page_token": _encode_token(
+                        ctx.state,
+                        {
+                            "r": resource,
+                            "d": "desc" if desc else "asc",
+                            "id": page[0]["id"],
+                            "b": True,
+                        },
+                    )
+                },
             )
         if ctx.state.settings.faults.change_between_pages and page and has_next:
             _touch_around(ctx, resource, page)
@@ -760,7 +828,11 @@ def _date(value: Any, name: str) -> str:
 
 
 def _ref_id(value: Any, name: str) -> int:
-    if isinstance(value, dict) and isinstance(value.get("id"), int) and not isinstance(value.get("id"), bool):
+    if (
+        isinstance(value, dict)
+        and isinstance(value.get("id"), int)
+        and not isinstance(value.get("id"), bool)
+    ):
         return int(value["id"])
     raise ApiError(422, "RecordInvalid", f'{name} must be {{"id": <integer>}}')
 
@@ -796,19 +868,30 @@ def _activity_changes(ctx: Ctx, data: dict[str, Any], activity_type: str) -> dic
             changes[key] = value
         elif key == "tax_setting":
             if value not in ACTIVITY_TAX:
-                raise ApiError(422, "RecordInvalid", f"tax_setting must be one of {', '.join(ACTIVITY_TAX)}")
+                raise ApiError(
+                    422, "RecordInvalid", f"tax_setting must be one of {', '.join(ACTIVITY_TAX)}"
+                )
             changes["tax_setting"] = value
         elif key in ("vendor", "matter", "user", "expense_category"):
             if value is None and key == "vendor":
                 changes["vendor"] = None
                 continue
             rid = _ref_id(value, key)
-            resource = {"vendor": "contacts", "matter": "matters", "user": "users", "expense_category": "expense_categories"}[key]
+            resource = {
+                "vendor": "contacts",
+                "matter": "matters",
+                "user": "users",
+                "expense_category": "expense_categories",
+            }[key]
             target = store.get(resource, rid)
             if target is None:
                 raise ApiError(404, "RecordNotFound", f"{key} {rid} not found")
             if key == "expense_category":
-                changes[key] = {"id": rid, "name": target["name"], "entry_type": target["entry_type"]}
+                changes[key] = {
+                    "id": rid,
+                    "name": target["name"],
+                    "entry_type": target["entry_type"],
+                }
             else:
                 changes[key] = {"id": rid}
         # anything else is silently dropped, as Clio does
@@ -819,7 +902,11 @@ async def _create_activity(ctx: Ctx) -> Response:
     data = await _body_data(ctx)
     kind = data.get("type")
     if kind not in ("TimeEntry", "ExpenseEntry", "HardCostEntry", "SoftCostEntry"):
-        raise ApiError(422, "RecordInvalid", "type must be TimeEntry, ExpenseEntry, HardCostEntry or SoftCostEntry")
+        raise ApiError(
+            422,
+            "RecordInvalid",
+            "type must be TimeEntry, ExpenseEntry, HardCostEntry or SoftCostEntry",
+        )
     changes = _activity_changes(ctx, data, kind)
     if "matter" not in changes:
         raise ApiError(422, "RecordInvalid", "matter is required")
@@ -860,7 +947,22 @@ async def _create_activity(ctx: Ctx) -> Response:
     return json_response({"data": ctx.render(record, "Activity", specs)}, 201)
 
 
-BILL_PATCH = {"state", "issued_at", "due_at", "number", "memo", "subject", "purchase_order", "tax_rate", "secondary_tax_rate", "discount", "use_grace_period", "currency_id", "bill_theme", "interest"}
+BILL_PATCH = {
+    "state",
+    "issued_at",
+    "due_at",
+    "number",
+    "memo",
+    "subject",
+    "purchase_order",
+    "tax_rate",
+    "secondary_tax_rate",
+    "discount",
+    "use_grace_period",
+    "currency_id",
+    "bill_theme",
+    "interest",
+}
 
 
 async def _patch(ctx: Ctx, resource: str, rid: int) -> Response:
@@ -893,12 +995,20 @@ async def _patch(ctx: Ctx, resource: str, rid: int) -> Response:
                 clean["rate"] = _money(disc["rate"], "discount.rate")
             if "type" in disc:
                 if disc["type"] not in ("percentage", "money"):
-                    raise ApiError(422, "RecordInvalid", "discount.type must be percentage or money")
+                    raise ApiError(
+                        422, "RecordInvalid", "discount.type must be percentage or money"
+                    )
                 clean["type"] = disc["type"]
             if "note" in disc:
                 clean["note"] = disc["note"]
             changes["discount"] = clean
-        for k in ("use_grace_period", "currency_id", "bill_theme", "interest", "secondary_tax_rate"):
+        for k in (
+            "use_grace_period",
+            "currency_id",
+            "bill_theme",
+            "interest",
+            "secondary_tax_rate",
+        ):
             changes.pop(k, None)
         for k in ("number", "memo", "subject", "purchase_order"):
             if k in changes and changes[k] is not None and not isinstance(changes[k], str):
@@ -906,7 +1016,14 @@ async def _patch(ctx: Ctx, resource: str, rid: int) -> Response:
         if changes:
             record = books.edit_bill(record, changes)
         if state_change is not None:
-            if state_change not in ("draft", "awaiting_approval", "awaiting_payment", "paid", "void", "deleted"):
+            if state_change not in (
+                "draft",
+                "awaiting_approval",
+                "awaiting_payment",
+                "paid",
+                "void",
+                "deleted",
+            ):
                 raise ApiError(422, "RecordInvalid", "Invalid state")
             record = books.set_bill_state(record, state_change)
     elif resource == "line_items":
@@ -937,7 +1054,9 @@ async def _patch(ctx: Ctx, resource: str, rid: int) -> Response:
     elif resource == "webhooks":
         record = _update_webhook(ctx, record, data)
     record = ctx.store.get(resource, rid) or record
-    return json_response({"data": ctx.render(record, model, specs)}, headers=_record_headers(record))
+    return json_response(
+        {"data": ctx.render(record, model, specs)}, headers=_record_headers(record)
+    )
 
 
 def _delete(ctx: Ctx, resource: str, rid: int) -> Response:
@@ -997,11 +1116,24 @@ def _validate_webhook(data: dict[str, Any], partial: bool) -> dict[str, Any]:
         model = data.get("model")
         if isinstance(model, int) and not isinstance(model, bool):
             names = list(WEBHOOK_MODELS)
-            order = ["matter", "activity", "bill", "calendar_entry", "communication", "contact", "task", "document", "folder", "clio_payments_payment"]
+            order = [
+                "matter",
+                "activity",
+                "bill",
+                "calendar_entry",
+                "communication",
+                "contact",
+                "task",
+                "document",
+                "folder",
+                "clio_payments_payment",
+            ]
             model = order[model - 1] if 1 <= model <= len(order) else None
             _ = names
         if model not in WEBHOOK_MODELS:
-            raise ApiError(422, "RecordInvalid", f"model must be one of {', '.join(WEBHOOK_MODELS)}")
+            raise ApiError(
+                422, "RecordInvalid", f"model must be one of {', '.join(WEBHOOK_MODELS)}"
+            )
         out["model"] = model
     if "fields" in data or not partial:
         fields = data.get("fields")
@@ -1012,9 +1144,22 @@ def _validate_webhook(data: dict[str, Any], partial: bool) -> dict[str, Any]:
         out["fields"] = fields
     if "events" in data:
         events = data["events"]
-        allowed = {"created", "updated", "deleted", "matter_opened", "matter_pended", "matter_closed"}
-        if not isinstance(events, list) or not all(isinstance(e, str) and e in allowed for e in events):
-            raise ApiError(422, "RecordInvalid", "events must be a list of created, updated, deleted (and matter_* for matters)")
+        allowed = {
+            "created",
+            "updated",
+            "deleted",
+            "matter_opened",
+            "matter_pended",
+            "matter_closed",
+        }
+        if not isinstance(events, list) or not all(
+            isinstance(e, str) and e in allowed for e in events
+        ):
+            raise ApiError(
+                422,
+                "RecordInvalid",
+                "events must be a list of created, updated, deleted (and matter_* for matters)",
+            )
         out["events"] = events
     return out
 
@@ -1022,7 +1167,12 @@ def _validate_webhook(data: dict[str, Any], partial: bool) -> dict[str, Any]:
 async def _create_webhook(ctx: Ctx) -> Response:
     data = await _body_data(ctx)
     clean = _validate_webhook(data, partial=False)
-    schema_model = {"matter": "Matter", "activity": "Activity", "bill": "Bill", "contact": "Contact"}.get(clean["model"])
+    schema_model = {
+        "matter": "Matter",
+        "activity": "Activity",
+        "bill": "Bill",
+        "contact": "Contact",
+    }.get(clean["model"])
     if schema_model:
         try:
             parse_fields(clean["fields"], schema_model)
@@ -1089,7 +1239,11 @@ async def _create_trust_request(ctx: Ctx) -> Response:
         raise ApiError(422, "RecordInvalid", "trust_type must be client or matter")
     matters = data.get("matter") or []
     if not isinstance(matters, list) or not matters or not isinstance(matters[0], dict):
-        raise ApiError(422, "RecordInvalid", "the sandbox needs matter: [{id}] (client-level trust requests are not modelled)")
+        raise ApiError(
+            422,
+            "RecordInvalid",
+            "the sandbox needs matter: [{id}] (client-level trust requests are not modelled)",
+        )
     matter_id = _ref_id(matters[0], "matter")
     matter = ctx.store.get("matters", matter_id)
     if matter is None or matter["client"]["id"] != data["client_id"]:

@@ -263,7 +263,11 @@ class Books:
             "activity_description": None,
             "expense_category": None
             if category is None
-            else {"id": category["id"], "name": category["name"], "entry_type": category["entry_type"]},
+            else {
+                "id": category["id"],
+                "name": category["name"],
+                "entry_type": category["entry_type"],
+            },
             "bill": None,
             "matter": _ref(matter_id),
             "user": _ref(user_id),
@@ -448,9 +452,7 @@ class Books:
             "client_addresses": [],
         }
         bill = self.create("bills", bill_fields, record_id=bill_id)
-        order = 0
         for act in acts:
-            order += 1
             line: Record = {}
             if line_discounts and act["id"] in line_discounts:
                 ld = dict(line_discounts[act["id"]])
@@ -618,10 +620,15 @@ class Books:
         has_alloc = any(
             not a["voided_at"] for a in self.store.find("allocations", "$.bill.id", bill["id"])
         )
-        if has_alloc or bill["paid"] or bill["state"] not in (
-            "draft",
-            "awaiting_approval",
-            "awaiting_payment",
+        if (
+            has_alloc
+            or bill["paid"]
+            or bill["state"]
+            not in (
+                "draft",
+                "awaiting_approval",
+                "awaiting_payment",
+            )
         ):
             raise BooksError("Bill cannot be deleted: it has payments or is not open")
         target = "void" if bill["state"] == "awaiting_payment" else "deleted"
@@ -662,7 +669,9 @@ class Books:
         line["total"] = sub_total + tax
         self.save("line_items", line)
 
-    def edit_line_item(self, line: Record, changes: dict[str, Any], update_original: bool) -> Record:
+    def edit_line_item(
+        self, line: Record, changes: dict[str, Any], update_original: bool
+    ) -> Record:
         bill = self.get("bills", line["bill"]["id"])
         if not bill.get("can_update"):
             raise BooksError("The bill cannot be edited")

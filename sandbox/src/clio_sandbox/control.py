@@ -129,7 +129,12 @@ async def oracle(request: Request) -> Any:
         kwargs["cutoff_date"] = q["cutoff_date"]
     if q.get("no_cutoff") == "true":
         kwargs["cutoff_date"] = None
-    for key in ("approved_bills_only", "import_bill_payments", "import_client_transactions", "group_fee_lines_for_discounts"):
+    for key in (
+        "approved_bills_only",
+        "import_bill_payments",
+        "import_client_transactions",
+        "group_fee_lines_for_discounts",
+    ):
         if key in q:
             kwargs[key] = q[key] == "true"
     if "vat_on_disbursements" in q:
@@ -268,7 +273,11 @@ async def edit_bill(request: Request) -> Any:
     state = _state(request)
     data = await _body(request)
     bill = state.books.get("bills", int(request.path_params["id"]))
-    changes = {k: v for k, v in data.items() if k in ("discount", "tax_rate", "memo", "subject", "number", "issued_at", "due_at")}
+    changes = {
+        k: v
+        for k, v in data.items()
+        if k in ("discount", "tax_rate", "memo", "subject", "number", "issued_at", "due_at")
+    }
     if "tax_rate" in changes:
         changes["tax_rate"] = _amount(changes["tax_rate"], "tax_rate")
     bill = state.books.edit_bill(bill, changes)
@@ -298,7 +307,9 @@ async def void_bill(request: Request) -> Any:
 async def payment(request: Request) -> Any:
     state = _state(request)
     data = await _body(request)
-    items = data.get("allocations") or [{"bill_id": _req(data, "bill_id"), "amount": _req(data, "amount")}]
+    items = data.get("allocations") or [
+        {"bill_id": _req(data, "bill_id"), "amount": _req(data, "amount")}
+    ]
     allocs = [(state.books.get("bills", int(i["bill_id"])), _amount(i["amount"])) for i in items]
     source = data.get("source", "operating")
     account = None
@@ -330,7 +341,10 @@ async def credit_memo(request: Request) -> Any:
     data = await _body(request)
     bill = state.books.get("bills", _int(data, "bill_id"))
     memo = state.books.credit_memo(
-        bill=bill, amount=_amount(_req(data, "amount")), day=_day(data, state), description=str(data.get("description") or "Credit")
+        bill=bill,
+        amount=_amount(_req(data, "amount")),
+        day=_day(data, state),
+        description=str(data.get("description") or "Credit"),
     )
     return {"data": memo}
 
@@ -387,7 +401,11 @@ async def pay_trust_request(request: Request) -> Any:
     data = await _body(request)
     bill = state.books.get("bills", int(request.path_params["id"]))
     amount = _amount(data.get("amount", bill["balance"]))
-    return {"data": state.books.pay_trust_request(bill=bill, amount=amount, day=_day(data, state), reference=data.get("reference"))}
+    return {
+        "data": state.books.pay_trust_request(
+            bill=bill, amount=amount, day=_day(data, state), reference=data.get("reference")
+        )
+    }
 
 
 @handler
@@ -413,7 +431,16 @@ async def settings_endpoint(request: Request) -> Any:
     state = _state(request)
     if request.method == "PUT":
         data = await _body(request)
-        allowed = {"rate_limit", "token_expires_in", "auto_approve", "rotate_refresh_tokens", "allow_loopback_redirects", "webhook_retry_delays", "peak_limit", "off_peak_limit"}
+        allowed = {
+            "rate_limit",
+            "token_expires_in",
+            "auto_approve",
+            "rotate_refresh_tokens",
+            "allow_loopback_redirects",
+            "webhook_retry_delays",
+            "peak_limit",
+            "off_peak_limit",
+        }
         unknown = set(data) - allowed
         if unknown:
             raise ControlError(422, f"unknown settings: {sorted(unknown)}")
@@ -435,7 +462,12 @@ async def issue_token(request: Request) -> Any:
     client_id = str(data.get("client_id") or state.settings.oauth_clients[0].client_id)
     grant = state.new_grant(client_id, state.firm.meta.owner_user_id)
     token = state.issue_token(grant)
-    return {"token_type": "bearer", "access_token": token.token, "refresh_token": grant.refresh_token, "expires_in": state.settings.token_expires_in}
+    return {
+        "token_type": "bearer",
+        "access_token": token.token,
+        "refresh_token": grant.refresh_token,
+        "expires_in": state.settings.token_expires_in,
+    }
 
 
 @handler
@@ -489,7 +521,9 @@ async def add_client(request: Request) -> Any:
         client = OAuthClient.model_validate(data)
     except ValueError as exc:
         raise ControlError(422, str(exc)) from None
-    state.settings.oauth_clients = [c for c in state.settings.oauth_clients if c.client_id != client.client_id]
+    state.settings.oauth_clients = [
+        c for c in state.settings.oauth_clients if c.client_id != client.client_id
+    ]
     state.settings.oauth_clients.append(client)
     return client.model_dump()
 
@@ -504,7 +538,12 @@ async def reset(request: Request) -> Any:
 @handler
 async def lines(request: Request) -> Any:
     state = _state(request)
-    return {"data": [{**asdict(line), "date": line.date.isoformat()} for line in bank_lines(state.firm, int(request.path_params["id"]))]}
+    return {
+        "data": [
+            {**asdict(line), "date": line.date.isoformat()}
+            for line in bank_lines(state.firm, int(request.path_params["id"]))
+        ]
+    }
 
 
 def control_routes() -> list[Route]:

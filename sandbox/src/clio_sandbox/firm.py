@@ -169,9 +169,7 @@ def generate_firm_to_dir(
 # --------------------------------------------------------------------------- disk
 
 
-def write_firm(
-    firm: Firm, directory: str | os.PathLike[str], *, with_oracle: bool = True
-) -> Path:
+def write_firm(firm: Firm, directory: str | os.PathLike[str], *, with_oracle: bool = True) -> Path:
     """Write ``firm`` (streamed, id order) and, by default, its oracle as ``oracle.json``."""
     target = Path(directory)
     target.mkdir(parents=True, exist_ok=True)
@@ -296,9 +294,10 @@ def validate_firm(source: FirmSource) -> list[str]:
     line_sums: dict[int, dict[str, int]] = {}
     for line in source.records("line_items"):
         sums = line_sums.setdefault(line["bill"]["id"], {"services": 0, "expenses": 0, "etax": 0})
-        if line["sub_total"] is not None:
-            if cents(line["sub_total"]) + cents(line["tax"]) != cents(line["total"]):
-                problems.append(f"line item {line['id']}: sub_total + tax != total")
+        if line["sub_total"] is not None and (
+            cents(line["sub_total"]) + cents(line["tax"]) != cents(line["total"])
+        ):
+            problems.append(f"line item {line['id']}: sub_total + tax != total")
         key = "services" if line["kind"] == "Service" else "expenses"
         sums[key] += cents(line["sub_total"])
         if key == "expenses":
@@ -387,4 +386,3 @@ def _discount_cents(bill: Record) -> int:
     from .money import q2
 
     return cents(min(q2(services * rate / 100), services))
-

@@ -362,8 +362,12 @@ class FirmGenerator:
                 "initials": f"{first[0]}{last[0]}",
                 "email": f"{email_local}{i}@{_ascii(j.firm_name.split()[0]).lower()}.{j.email_tld}",
                 "enabled": True,
-                "subscription_type": "Attorney" if i < max(2, self.spec.users * 2 // 3) else "NonAttorney",
-                "roles": ["admin", "billing", "accounts"] if i == 0 else (["billing"] if i < 2 else []),
+                "subscription_type": "Attorney"
+                if i < max(2, self.spec.users * 2 // 3)
+                else "NonAttorney",
+                "roles": ["admin", "billing", "accounts"]
+                if i == 0
+                else (["billing"] if i < 2 else []),
                 "rate": Decimal(rates[min(i, len(rates) - 1)]),
                 "time_zone": j.time_zone,
                 "account_owner": i == 0,
@@ -547,7 +551,11 @@ class FirmGenerator:
             "is_client": is_client,
             "is_co_counsel": False,
             "is_bill_recipient": is_client,
-            "sales_tax_number": (f"IE{rng.randrange(1000000, 9999999)}W" if j.code == "ie" else f"GB{rng.randrange(100000000, 999999999)}")
+            "sales_tax_number": (
+                f"IE{rng.randrange(1000000, 9999999)}W"
+                if j.code == "ie"
+                else f"GB{rng.randrange(100000000, 999999999)}"
+            )
             if typ == "Company"
             else None,
             "currency": {"id": j.currency_id, "code": j.currency, "sign": j.sign},
@@ -593,7 +601,11 @@ class FirmGenerator:
         weights = [1.0 / (i + 1) ** 0.6 for i in range(len(self.clients))]
         for i in range(spec.matters):
             legacy = i < spec.legacy_matters
-            client = rng.choices(self.clients, weights)[0] if i >= len(self.clients) else self.clients[i % len(self.clients)]
+            client = (
+                rng.choices(self.clients, weights)[0]
+                if i >= len(self.clients)
+                else self.clients[i % len(self.clients)]
+            )
             area = rng.choice(PRACTICE_AREAS)
             attorney = rng.choice(self.users[: max(2, spec.users * 2 // 3)])
             if legacy:
@@ -628,7 +640,9 @@ class FirmGenerator:
             partner = next(
                 p
                 for p in regular
-                if not p.scenarios and p.index != transfer.index and p.open_date > transfer.open_date
+                if not p.scenarios
+                and p.index != transfer.index
+                and p.open_date > transfer.open_date
             )
             partner.client_id = transfer.client_id
             partner.open_date = business_day(transfer.open_date + timedelta(days=7))
@@ -637,9 +651,7 @@ class FirmGenerator:
             transfer.partner_index = partner.index
         # end-of-history scenarios: matters still open at as_of
         alive = [
-            p
-            for p in regular
-            if not p.scenarios and p.open_date < self.as_of - timedelta(days=90)
+            p for p in regular if not p.scenarios and p.open_date < self.as_of - timedelta(days=90)
         ]
         alive.sort(key=lambda p: (p.open_date, p.index))
         for scenario, plan in zip(END_SCENARIOS, alive[-len(END_SCENARIOS) :], strict=False):
@@ -875,7 +887,11 @@ class MatterStory:
         name = rng.choice(("Photocopying", "Photocopying", "Postage", "Mileage"))
         cat = self.gen.categories[name]
         quantity = Decimal(
-            {"Photocopying": rng.randrange(10, 400), "Postage": rng.randrange(1, 6), "Mileage": rng.randrange(8, 120)}[name]
+            {
+                "Photocopying": rng.randrange(10, 400),
+                "Postage": rng.randrange(1, 6),
+                "Mileage": rng.randrange(8, 120),
+            }[name]
         )
         return self.books.expense_entry(
             kind="SoftCostEntry",
@@ -984,19 +1000,35 @@ class MatterStory:
         acts = self.unbilled()
         extra: list[BillLine] = []
         if "flat_fee" in self.plan.scenarios and not self.open_bills:
-            extra.append(BillLine(description="Agreed fixed fee – professional services", price=Decimal("750.00")))
+            extra.append(
+                BillLine(
+                    description="Agreed fixed fee – professional services", price=Decimal("750.00")
+                )
+            )
         if not acts and not extra:
             return None
         discount = None
         roll = rng.random()
         if roll < 0.12:
-            discount = {"rate": Decimal(rng.choice((5, 10))), "type": "percentage", "note": "Goodwill discount"}
+            discount = {
+                "rate": Decimal(rng.choice((5, 10))),
+                "type": "percentage",
+                "note": "Goodwill discount",
+            }
         elif roll < 0.17:
-            discount = {"rate": Decimal(rng.choice((50, 100))), "type": "money", "note": "Agreed reduction"}
+            discount = {
+                "rate": Decimal(rng.choice((50, 100))),
+                "type": "money",
+                "note": "Agreed reduction",
+            }
         line_discounts = {}
         times = [a for a in acts if a["type"] == "TimeEntry"]
         if times and rng.random() < 0.08:
-            line_discounts[times[0]["id"]] = {"rate": Decimal(20), "type": "percentage", "note": "Trainee time"}
+            line_discounts[times[0]["id"]] = {
+                "rate": Decimal(20),
+                "type": "percentage",
+                "note": "Trainee time",
+            }
         bill = self.books.create_bill(
             matter_id=self.mid,
             activities=acts,
@@ -1016,11 +1048,17 @@ class MatterStory:
             return
         bill = self.make_bill(day)
         if bill is not None:
-            if "deleted_draft" in self.plan.scenarios and "draft_deleted" not in self.plan.scenarios:
+            if (
+                "deleted_draft" in self.plan.scenarios
+                and "draft_deleted" not in self.plan.scenarios
+            ):
                 self.plan.scenarios.add("draft_deleted")
                 self.at(day + timedelta(days=3), lambda d, b=bill["id"]: self.delete_draft(d, b))
             else:
-                self.at(day + timedelta(days=rng.randrange(1, 7)), lambda d, b=bill["id"]: self.approve(d, b))
+                self.at(
+                    day + timedelta(days=rng.randrange(1, 7)),
+                    lambda d, b=bill["id"]: self.approve(d, b),
+                )
         nxt = day + timedelta(days=rng.randrange(45, 95))
         if nxt < self.plan.end_date - timedelta(days=10):
             self.at(nxt, self.bill_cycle)
@@ -1101,9 +1139,18 @@ class MatterStory:
     def pay_two(self, day: date, first_id: int, second_id: int) -> None:
         first = self.books.get("bills", first_id)
         second = self.books.get("bills", second_id)
-        items = [(b, Decimal(str(b["balance"]))) for b in (first, second) if b["state"] == "awaiting_payment"]
+        items = [
+            (b, Decimal(str(b["balance"])))
+            for b in (first, second)
+            if b["state"] == "awaiting_payment"
+        ]
         if items:
-            self.books.record_payment(allocations=items, day=day, reference=self.gen.next_ref("EFT"), description="One payment for two bills")
+            self.books.record_payment(
+                allocations=items,
+                day=day,
+                reference=self.gen.next_ref("EFT"),
+                description="One payment for two bills",
+            )
 
     def pay_with_correction(self, day: date, bill_id: int) -> None:
         """The cashier keys 10× the amount, then edits the payment: Clio voids and re-adds."""
@@ -1121,9 +1168,18 @@ class MatterStory:
         balance = Decimal(str(bill["balance"]))
         write_off = min(Decimal("25.00"), balance)
         if balance > write_off:
-            self.books.record_payment(allocations=[(bill, balance - write_off)], day=day, reference=self.gen.next_ref("EFT"))
+            self.books.record_payment(
+                allocations=[(bill, balance - write_off)],
+                day=day,
+                reference=self.gen.next_ref("EFT"),
+            )
             bill = self.books.get("bills", bill_id)
-        self.books.credit_memo(bill=bill, amount=write_off, day=day + timedelta(days=1), description="Small balance written off")
+        self.books.credit_memo(
+            bill=bill,
+            amount=write_off,
+            day=day + timedelta(days=1),
+            description="Small balance written off",
+        )
 
     def void(self, day: date, bill_id: int) -> None:
         bill = self.books.get("bills", bill_id)
@@ -1138,32 +1194,58 @@ class MatterStory:
 
     def edit_approved(self, day: date, bill_id: int) -> None:
         bill = self.books.get("bills", bill_id)
-        bill = self.books.edit_bill(bill, {"discount": {"rate": Decimal(10), "type": "percentage", "note": "Discount agreed after approval"}, "memo": "Amended after approval"})
+        bill = self.books.edit_bill(
+            bill,
+            {
+                "discount": {
+                    "rate": Decimal(10),
+                    "type": "percentage",
+                    "note": "Discount agreed after approval",
+                },
+                "memo": "Amended after approval",
+            },
+        )
         lines = self.gen.store.find("line_items", "$.bill.id", bill_id)
-        services = [ln for ln in lines if ln["kind"] == "Service" and ln["type"] == "ActivityLineItem"]
+        services = [
+            ln for ln in lines if ln["kind"] == "Service" and ln["type"] == "ActivityLineItem"
+        ]
         if services:
-            self.books.edit_line_item(services[0], {"description": services[0]["description"] + " (revised)"}, update_original=False)
+            self.books.edit_line_item(
+                services[0],
+                {"description": services[0]["description"] + " (revised)"},
+                update_original=False,
+            )
         self.schedule_payments(day, bill_id)
 
     def overdraw(self, day: date) -> None:
         """Client money paid out beyond what the matter holds, made good a week later."""
         self.books.trust_receipt(
-            matter_id=self.mid, amount=Decimal("1000.00"), day=day, description="Money on account",
-            reference=self.gen.next_ref("LODG"), account_id=self.trust_account,
+            matter_id=self.mid,
+            amount=Decimal("1000.00"),
+            day=day,
+            description="Money on account",
+            reference=self.gen.next_ref("LODG"),
+            account_id=self.trust_account,
         )
 
         def pay_out(d: date) -> None:
             self.books.trust_payment(
-                matter_id=self.mid, amount=Decimal("1250.00"), day=d,
+                matter_id=self.mid,
+                amount=Decimal("1250.00"),
+                day=d,
                 description="Payment to Revenue – stamp duty (exceeds funds held)",
-                reference=self.gen.next_ref("EFT"), account_id=self.trust_account,
+                reference=self.gen.next_ref("EFT"),
+                account_id=self.trust_account,
                 allow_overdraw=True,
             )
 
         def top_up(d: date) -> None:
             self.books.trust_receipt(
-                matter_id=self.mid, amount=Decimal("250.00"), day=d,
-                description="Client funds to clear shortfall", reference=self.gen.next_ref("LODG"),
+                matter_id=self.mid,
+                amount=Decimal("250.00"),
+                day=d,
+                description="Client funds to clear shortfall",
+                reference=self.gen.next_ref("LODG"),
                 account_id=self.trust_account,
             )
 
@@ -1173,14 +1255,34 @@ class MatterStory:
     def trust_request(self, day: date) -> None:
         rng = self.rng
         amount = money(rng, 1000, 5000, 100)
-        bill = self.books.trust_request(matter_id=self.mid, amount=amount, issue_date=day, due_date=day + timedelta(days=14), note="Funds on account of costs")
-        self.at(day + timedelta(days=6), lambda d: self.books.pay_trust_request(bill=self.books.get("bills", bill["id"]), amount=amount, day=d, reference=self.gen.next_ref("LODG")))
+        bill = self.books.trust_request(
+            matter_id=self.mid,
+            amount=amount,
+            issue_date=day,
+            due_date=day + timedelta(days=14),
+            note="Funds on account of costs",
+        )
+        self.at(
+            day + timedelta(days=6),
+            lambda d: self.books.pay_trust_request(
+                bill=self.books.get("bills", bill["id"]),
+                amount=amount,
+                day=d,
+                reference=self.gen.next_ref("LODG"),
+            ),
+        )
 
     def transfer_to_partner(self, day: date) -> None:
         partner = self.gen.plans[self.plan.partner_index or 0]
         held = self.held()
         if partner.matter_id and held > 200:
-            self.books.trust_transfer(from_matter_id=self.mid, to_matter_id=partner.matter_id, amount=q2(held / 2), day=day, account_id=self.trust_account)
+            self.books.trust_transfer(
+                from_matter_id=self.mid,
+                to_matter_id=partner.matter_id,
+                amount=q2(held / 2),
+                day=day,
+                account_id=self.trust_account,
+            )
 
     def freeze_billing(self, day: date) -> None:
         # bill everything done so far, so the end scenario's bill holds only what follows
@@ -1228,8 +1330,13 @@ class MatterStory:
             held = self.books.trust_balance(self.mid, account)
             if held > 0:
                 self.books.trust_payment(
-                    matter_id=self.mid, amount=held, day=day, description="Balance of funds returned to client",
-                    reference=self.gen.next_ref("EFT"), account_id=account, transaction_type="Refund",
+                    matter_id=self.mid,
+                    amount=held,
+                    day=day,
+                    description="Balance of funds returned to client",
+                    reference=self.gen.next_ref("EFT"),
+                    account_id=account,
+                    transaction_type="Refund",
                 )
         matter = self.books.get("matters", self.mid)
         matter["status"] = "Closed"
@@ -1242,7 +1349,7 @@ def _ascii(text: str) -> str:
     import unicodedata
 
     norm = unicodedata.normalize("NFKD", text)
-    out = "".join(c for c in norm if c.isalnum() and c.isascii() or c in " .")
+    out = "".join(c for c in norm if (c.isalnum() and c.isascii()) or c in " .")
     return out.replace(" ", "")
 
 
@@ -1250,7 +1357,9 @@ def _short(last: str) -> str:
     return last.replace(" ", "")[:14]
 
 
-def populate_store(store: Store, seed: int, size: str, jurisdiction: str, as_of: date = AS_OF) -> dict[str, Any]:
+def populate_store(
+    store: Store, seed: int, size: str, jurisdiction: str, as_of: date = AS_OF
+) -> dict[str, Any]:
     """Generate a firm into ``store``; returns the firm's meta."""
     gen = FirmGenerator(store, seed, size, jurisdiction, as_of)
     gen.setup()

@@ -160,12 +160,16 @@ async def deauthorize(request: Request) -> Response:
         try:
             form = await request.form()
             value = str(form.get("token", ""))
-        except Exception:  # noqa: BLE001 - a malformed body just means no token
+        except Exception:
             value = ""
     access = state.valid_token(value)
     if access is None:
-        return _oauth_error(401, "invalid_token", "The access token provided is expired, revoked,"
-                            " malformed or invalid for other reasons.")
+        return _oauth_error(
+            401,
+            "invalid_token",
+            "The access token provided is expired, revoked,"
+            " malformed or invalid for other reasons.",
+        )
     access.grant.revoked = True
     for tok in state.tokens.values():
         if tok.grant is access.grant:

@@ -138,8 +138,12 @@ class MatterFigures(BaseModel):
     display_number: str
     client_id: int
     client_name: str
-    client_balance: int = Field(description="Client money held for the matter (all client accounts).")
-    client_balances: list[AccountAmount] = Field(description="Client money per client bank account.")
+    client_balance: int = Field(
+        description="Client money held for the matter (all client accounts)."
+    )
+    client_balances: list[AccountAmount] = Field(
+        description="Client money per client bank account."
+    )
     opening_client_balance: int = Field(description="Client money held at the cut-off.")
     lowest_client_balance: int = Field(description="Lowest running client balance (any account).")
     office_balance: int = Field(
@@ -153,7 +157,9 @@ class MatterFigures(BaseModel):
     vat_output: int
     recoverable_expenses: int
     disbursements_billed: int
-    disbursements_recorded: int = Field(description="Disbursements posted (with and without vendor).")
+    disbursements_recorded: int = Field(
+        description="Disbursements posted (with and without vendor)."
+    )
     bills_total: int
     payments_received: int = Field(description="Office receipts plus transfers from client money.")
     transfers_from_client: int
@@ -167,7 +173,9 @@ class BankAccountFigures(BaseModel):
     name: str
     type: Literal["Operating", "Trust"]
     balance: int = Field(description="Cashbook balance the ledger must show (opening + posted).")
-    opening_balance: int = Field(description="Balance of the transactions dated before the cut-off.")
+    opening_balance: int = Field(
+        description="Balance of the transactions dated before the cut-off."
+    )
     receipts: int = Field(description="Posted money in (after the cut-off).")
     payments: int = Field(description="Posted money out (after the cut-off).")
     held: int = Field(description="Net amount of transactions held for review (not in balance).")
@@ -396,10 +404,30 @@ def compute_oracle(firm: Any, settings: SyncSettings | None = None) -> Oracle:
         disbs[d.id] = d
         if d.non_billable:
             d.status = "skipped"
-            skipped.append(_skip("activities", d.id, "non_billable_expense", "not recoverable", d.matter_id, d.day, d.amount))
+            skipped.append(
+                _skip(
+                    "activities",
+                    d.id,
+                    "non_billable_expense",
+                    "not recoverable",
+                    d.matter_id,
+                    d.day,
+                    d.amount,
+                )
+            )
         elif before(d.day):
             d.status = "skipped"
-            skipped.append(_skip("activities", d.id, "before_cutoff", "disbursement before cut-off", d.matter_id, d.day, d.amount))
+            skipped.append(
+                _skip(
+                    "activities",
+                    d.id,
+                    "before_cutoff",
+                    "disbursement before cut-off",
+                    d.matter_id,
+                    d.day,
+                    d.amount,
+                )
+            )
         elif review and d.taxed:
             d.status = "held"
             flagged.append(
@@ -466,7 +494,17 @@ def compute_oracle(firm: Any, settings: SyncSettings | None = None) -> Oracle:
         elif any(disbs[a].status == "held" for a in bill.hard_activity_ids):
             bill.status = "held"
         if bill.status == "skipped":
-            skipped.append(_skip("bills", bill.id, bill.reason, f"bill in state {bill.state}", bill.matter_id, bill.issued_at, bill.total))
+            skipped.append(
+                _skip(
+                    "bills",
+                    bill.id,
+                    bill.reason,
+                    f"bill in state {bill.state}",
+                    bill.matter_id,
+                    bill.issued_at,
+                    bill.total,
+                )
+            )
         elif bill.status == "held":
             flagged.append(
                 FlaggedRecord(
@@ -525,22 +563,48 @@ def compute_oracle(firm: Any, settings: SyncSettings | None = None) -> Oracle:
         alloc_kind[aid] = kind
         if a.get("voided_at"):
             alloc_status[aid] = "skipped"
-            skipped.append(_skip("allocations", aid, "allocation_voided", "payment voided or edited", mid, day, amount))
+            skipped.append(
+                _skip(
+                    "allocations",
+                    aid,
+                    "allocation_voided",
+                    "payment voided or edited",
+                    mid,
+                    day,
+                    amount,
+                )
+            )
             continue
         if kind == "trust_request":
             alloc_status[aid] = "skipped"
-            skipped.append(_skip("allocations", aid, "trust_request_payment", "payment of a trust request (client money)", mid, day, amount))
+            skipped.append(
+                _skip(
+                    "allocations",
+                    aid,
+                    "trust_request_payment",
+                    "payment of a trust request (client money)",
+                    mid,
+                    day,
+                    amount,
+                )
+            )
             continue
         m = mat[mid] if mid is not None else None
         if before(day):
             alloc_status[aid] = "skipped"
-            skipped.append(_skip("allocations", aid, "before_cutoff", "payment before cut-off", mid, day, amount))
+            skipped.append(
+                _skip(
+                    "allocations", aid, "before_cutoff", "payment before cut-off", mid, day, amount
+                )
+            )
             if m is not None and bill is not None and bill.state in approved_states:
                 m.opening_debtors -= amount
             continue
         if not settings.import_bill_payments:
             alloc_status[aid] = "skipped"
-            skipped.append(_skip("allocations", aid, "bill_payments_not_imported", "setting", mid, day, amount))
+            skipped.append(
+                _skip("allocations", aid, "bill_payments_not_imported", "setting", mid, day, amount)
+            )
             continue
         if bill is not None and bill.status == "held":
             alloc_status[aid] = "held"
@@ -559,7 +623,17 @@ def compute_oracle(firm: Any, settings: SyncSettings | None = None) -> Oracle:
             continue
         if bill is not None and bill.status == "skipped" and bill.reason != "before_cutoff":
             alloc_status[aid] = "skipped"
-            skipped.append(_skip("allocations", aid, "bill_not_posted", f"bill {bill.id} not posted", mid, day, amount))
+            skipped.append(
+                _skip(
+                    "allocations",
+                    aid,
+                    "bill_not_posted",
+                    f"bill {bill.id} not posted",
+                    mid,
+                    day,
+                    amount,
+                )
+            )
             continue
         alloc_status[aid] = "posted"
         if m is None:
@@ -601,10 +675,30 @@ def compute_oracle(firm: Any, settings: SyncSettings | None = None) -> Oracle:
             reason = "cash side of a disbursement"
         elif before(day):
             status = "skipped"
-            skipped.append(_skip("bank_transactions", tid, "before_cutoff", "transaction before cut-off", mid, day, net))
+            skipped.append(
+                _skip(
+                    "bank_transactions",
+                    tid,
+                    "before_cutoff",
+                    "transaction before cut-off",
+                    mid,
+                    day,
+                    net,
+                )
+            )
         elif is_trust and not settings.import_client_transactions:
             status = "not_imported"
-            skipped.append(_skip("bank_transactions", tid, "client_transactions_not_imported", "setting", mid, day, net))
+            skipped.append(
+                _skip(
+                    "bank_transactions",
+                    tid,
+                    "client_transactions_not_imported",
+                    "setting",
+                    mid,
+                    day,
+                    net,
+                )
+            )
         else:
             status = "posted"
         if status == "skipped" and before(day):
@@ -775,7 +869,13 @@ def _skip(
     amount: int | None,
 ) -> SkippedRecord:
     return SkippedRecord(
-        resource=resource, id=rid, reason=reason, detail=detail, matter_id=matter_id, date=day, amount=amount
+        resource=resource,
+        id=rid,
+        reason=reason,
+        detail=detail,
+        matter_id=matter_id,
+        date=day,
+        amount=amount,
     )
 
 

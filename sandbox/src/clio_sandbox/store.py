@@ -71,7 +71,11 @@ INDEXED: dict[str, dict[str, tuple[str, ...]]] = {
         "user_id": ("user", "id"),
         "type": ("type",),
     },
-    "bills": {"state": ("state",), "client_id": ("client", "id"), "matter_id": ("matters", "0", "id")},
+    "bills": {
+        "state": ("state",),
+        "client_id": ("client", "id"),
+        "matter_id": ("matters", "0", "id"),
+    },
     "line_items": {
         "bill_id": ("bill", "id"),
         "matter_id": ("matter", "id"),

@@ -32,7 +32,9 @@ async def sandbox(
     settings: SandboxSettings | None = None,
     **app_kwargs: Any,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Any]]:
-    app = create_app(firm or tiny_firm(), settings or SandboxSettings(rate_limit="off"), **app_kwargs)
+    app = create_app(
+        firm or tiny_firm(), settings or SandboxSettings(rate_limit="off"), **app_kwargs
+    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://sandbox.test") as client:
         yield client, app

@@ -122,11 +122,13 @@ class WebhookManager:
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
-    async def drain(self, timeout: float = 10.0) -> None:
+    async def drain(self, seconds: float = 10.0) -> None:
         """Wait for pending deliveries (tests)."""
-        end = asyncio.get_running_loop().time() + timeout
+        end = asyncio.get_running_loop().time() + seconds
         while self.tasks and asyncio.get_running_loop().time() < end:
-            await asyncio.wait(set(self.tasks), timeout=max(0.0, end - asyncio.get_running_loop().time()))
+            await asyncio.wait(
+                set(self.tasks), timeout=max(0.0, end - asyncio.get_running_loop().time())
+            )
 
     def _hooks(self) -> list[Record]:
         return list(self.state.firm.store.iter("webhooks"))
@@ -152,7 +154,10 @@ class WebhookManager:
                 resp = await client.post(
                     hook["url"],
                     content=body,
-                    headers={"X-Hook-Secret": hook["shared_secret"], "Content-Type": "application/json"},
+                    headers={
+                        "X-Hook-Secret": hook["shared_secret"],
+                        "Content-Type": "application/json",
+                    },
                 )
             record["status"] = resp.status_code
             echoed = resp.headers.get("X-Hook-Secret")
@@ -238,7 +243,9 @@ class WebhookManager:
             except FieldsError:
                 specs = parse_fields(None, model)
             data = render(record, model, specs, store.get, self.state.settings.default_api_version)
-        body = jsonfmt.dumps_bytes({"data": data, "meta": {"event": event, "webhook_id": hook["id"]}})
+        body = jsonfmt.dumps_bytes(
+            {"data": data, "meta": {"event": event, "webhook_id": hook["id"]}}
+        )
         delivery = Delivery(
             webhook_id=hook["id"],
             event=event,
