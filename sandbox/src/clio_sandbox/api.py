@@ -339,8 +339,8 @@ def _filter(
             r.get("state") == "awaiting_payment" and (r.get("due_at") or "9999") < today
         )
     if resource == "bank_accounts" and param == "type":
-        wanted = "Trust" if value == "TrustAccount" else "Operating"
-        return lambda r: r.get("type") == wanted
+        account_type = "Trust" if value == "TrustAccount" else "Operating"
+        return lambda r: r.get("type") == account_type
     if resource == "allocations" and param == "status":
         return lambda r: (r.get("voided_at") is None) == (value == "valid")
     if resource == "contacts" and param == "client_only":

@@ -350,8 +350,8 @@ def validate_firm(source: FirmSource) -> list[str]:
         aid = txn["bank_account_id"]
         acct_sum[aid] = acct_sum.get(aid, 0) + amount
         if acct_types.get(aid) == "Trust" and txn.get("matter"):
-            key = (txn["matter"]["id"], aid)
-            matter_trust[key] = matter_trust.get(key, 0) + amount
+            mkey = (txn["matter"]["id"], aid)
+            matter_trust[mkey] = matter_trust.get(mkey, 0) + amount
         if txn.get("allocation") is not None and txn["bill"] is None:
             problems.append(f"bank transaction {txn['id']}: allocation without bill")
     for acct in source.records("bank_accounts"):
@@ -363,13 +363,13 @@ def validate_firm(source: FirmSource) -> list[str]:
             if cents(entry["balance"]) != held:
                 problems.append(f"matter {matter['id']}: account_balances != Σ trust transactions")
     for act in source.records("activities"):
-        bill = bills.get(act["bill"]["id"]) if act.get("bill") else None
-        if bill is not None:
-            approved = bill["state"] in ("awaiting_payment", "paid")
+        on_bill = bills.get(act["bill"]["id"]) if act.get("bill") else None
+        if on_bill is not None:
+            approved = on_bill["state"] in ("awaiting_payment", "paid")
             if bool(act["billed"]) != approved:
                 problems.append(f"activity {act['id']}: billed flag disagrees with bill state")
-            if bill["state"] in ("void", "deleted"):
-                problems.append(f"activity {act['id']}: still on a {bill['state']} bill")
+            if on_bill["state"] in ("void", "deleted"):
+                problems.append(f"activity {act['id']}: still on a {on_bill['state']} bill")
         elif act.get("billed") or act.get("on_bill"):
             problems.append(f"activity {act['id']}: billed/on_bill without a bill")
     return problems

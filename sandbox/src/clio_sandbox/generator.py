@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any, Literal
 
 from . import names
@@ -664,7 +665,7 @@ class FirmGenerator:
 
     # ------------------------------------------------------------------ simulation
     def run(self) -> None:
-        heap: list[tuple[date, int, Iterator[date]]] = []
+        heap: list[tuple[date, int, Generator[date, None, None]]] = []
         for plan in self.plans:
             story = MatterStory(self, plan).run()
             first = next(story, None)
@@ -698,7 +699,7 @@ class MatterStory:
         self.rng = random.Random(
             f"clio-sandbox:{GENERATOR_VERSION}:{gen.seed}:{gen.size}:{gen.j.code}:matter:{plan.index}"
         )
-        self.agenda: list[tuple[date, int, Callable[[date], None]]] = []
+        self.agenda: list[tuple[date, int, Callable[[date], Any]]] = []
         self.seq = 0
         self.matter: Record = {}
         self.trust_account = gen.books.info.trust_account_ids[0] if gen.spec else 0
@@ -711,11 +712,11 @@ class MatterStory:
     def books(self) -> Books:
         return self.gen.books
 
-    def at(self, day: date, action: Callable[[date], None]) -> None:
+    def at(self, day: date, action: Callable[[date], Any]) -> None:
         self.seq += 1
         heapq.heappush(self.agenda, (business_day(day), self.seq, action))
 
-    def run(self) -> Iterator[date]:
+    def run(self) -> Generator[date, None, None]:
         self.at(self.plan.open_date, self.open)
         while self.agenda:
             day, _, action = heapq.heappop(self.agenda)
@@ -1053,11 +1054,11 @@ class MatterStory:
                 and "draft_deleted" not in self.plan.scenarios
             ):
                 self.plan.scenarios.add("draft_deleted")
-                self.at(day + timedelta(days=3), lambda d, b=bill["id"]: self.delete_draft(d, b))
+                self.at(day + timedelta(days=3), partial(self.delete_draft, bill_id=bill["id"]))
             else:
                 self.at(
                     day + timedelta(days=rng.randrange(1, 7)),
-                    lambda d, b=bill["id"]: self.approve(d, b),
+                    partial(self.approve, bill_id=bill["id"]),
                 )
         nxt = day + timedelta(days=rng.randrange(45, 95))
         if nxt < self.plan.end_date - timedelta(days=10):
@@ -1190,7 +1191,7 @@ class MatterStory:
     def rebill(self, day: date) -> None:
         bill = self.make_bill(day)
         if bill is not None:
-            self.at(day + timedelta(days=2), lambda d, b=bill["id"]: self.approve(d, b))
+            self.at(day + timedelta(days=2), partial(self.approve, bill_id=bill["id"]))
 
     def edit_approved(self, day: date, bill_id: int) -> None:
         bill = self.books.get("bills", bill_id)
@@ -1318,7 +1319,7 @@ class MatterStory:
             return
         bill = self.make_bill(day)
         if bill is not None:
-            self.at(day + timedelta(days=2), lambda d, b=bill["id"]: self.approve(d, b))
+            self.at(day + timedelta(days=2), partial(self.approve, bill_id=bill["id"]))
         self.at(day + timedelta(days=75), self.refund_and_close)
 
     def refund_and_close(self, day: date) -> None:

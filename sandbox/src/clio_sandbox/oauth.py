@@ -127,16 +127,16 @@ async def token(request: Request) -> Response:
         access = state.issue_token(grant)
         return _token_response(state, access.token, grant.refresh_token)
     if grant_type == "refresh_token":
-        grant = state.grants.get(form.get("refresh_token", ""))
-        if grant is None or grant.revoked or grant.client_id != client.client_id:
+        found = state.grants.get(form.get("refresh_token", ""))
+        if found is None or found.revoked or found.client_id != client.client_id:
             return _oauth_error(400, "invalid_grant", "The refresh token is invalid")
         refresh: str | None = None
         if state.settings.rotate_refresh_tokens:
-            del state.grants[grant.refresh_token]
-            grant.refresh_token = secrets.token_urlsafe(32)
-            state.grants[grant.refresh_token] = grant
-            refresh = grant.refresh_token
-        access = state.issue_token(grant)
+            del state.grants[found.refresh_token]
+            found.refresh_token = secrets.token_urlsafe(32)
+            state.grants[found.refresh_token] = found
+            refresh = found.refresh_token
+        access = state.issue_token(found)
         return _token_response(state, access.token, refresh)
     return _oauth_error(400, "unsupported_grant_type", f"Unsupported grant_type {grant_type!r}")
 

@@ -379,8 +379,8 @@ def compute_oracle(firm: Any, settings: SyncSettings | None = None) -> Oracle:
         if c.get("is_client"):
             contact_names[c["id"]] = c["name"]
     matters_info: dict[int, tuple[str, int]] = {}
-    for m in records("matters"):
-        matters_info[m["id"]] = (m["display_number"], m["client"]["id"])
+    for matter_rec in records("matters"):
+        matters_info[matter_rec["id"]] = (matter_rec["display_number"], matter_rec["client"]["id"])
     mat: dict[int, _Matter] = defaultdict(_Matter)
 
     # --- disbursements
@@ -589,7 +589,7 @@ def compute_oracle(firm: Any, settings: SyncSettings | None = None) -> Oracle:
                 )
             )
             continue
-        m = mat[mid] if mid is not None else None
+        am: _Matter | None = mat[mid] if mid is not None else None
         if before(day):
             alloc_status[aid] = "skipped"
             skipped.append(
@@ -597,8 +597,8 @@ def compute_oracle(firm: Any, settings: SyncSettings | None = None) -> Oracle:
                     "allocations", aid, "before_cutoff", "payment before cut-off", mid, day, amount
                 )
             )
-            if m is not None and bill is not None and bill.state in approved_states:
-                m.opening_debtors -= amount
+            if am is not None and bill is not None and bill.state in approved_states:
+                am.opening_debtors -= amount
             continue
         if not settings.import_bill_payments:
             alloc_status[aid] = "skipped"
@@ -636,15 +636,15 @@ def compute_oracle(firm: Any, settings: SyncSettings | None = None) -> Oracle:
             )
             continue
         alloc_status[aid] = "posted"
-        if m is None:
+        if am is None:
             continue
-        m.paid_on_bills += amount
+        am.paid_on_bills += amount
         if kind == "credit":
-            m.credits += amount
+            am.credits += amount
         elif kind == "trust":
-            m.from_client += amount
+            am.from_client += amount
         else:
-            m.office_receipts += amount
+            am.office_receipts += amount
 
     # --- bank transactions
     acct_open: dict[int, int] = defaultdict(int)
@@ -670,8 +670,8 @@ def compute_oracle(firm: Any, settings: SyncSettings | None = None) -> Oracle:
         if alloc_id is not None and alloc_kind.get(alloc_id) != "trust_request":
             status = alloc_status.get(alloc_id, "posted")
             reason = "part of allocation"
-        elif not is_trust and mid is not None and (mid, t.get("confirmation")) in disb_by_ref:
-            status = disb_by_ref[(mid, t.get("confirmation"))].status
+        elif not is_trust and mid is not None and (mid, t.get("confirmation") or "") in disb_by_ref:
+            status = disb_by_ref[(mid, t.get("confirmation") or "")].status
             reason = "cash side of a disbursement"
         elif before(day):
             status = "skipped"
