@@ -4,11 +4,6 @@ Held: it can post later (what it waits for has not arrived); it waits, visibly, 
 does. Rejected: it never posts as it is; the connector's sync log shows why.
 """
 
-from cashroom_contracts.events.common import AccountKind, VatTreatment
-from cashroom_contracts.events.ledger import ExceptionKind
-from cashroom_ledger.domain.decisions import HoldReason, RejectReason
-from cashroom_ledger.domain.ledger import Ledger
-from cashroom_ledger.domain.outcomes import ExceptionRaised, Held, Outcome, Posted, Rejected
 from ledger_domain_builders import (
     CLIENT_ACCOUNT,
     MATTER,
@@ -32,6 +27,12 @@ from ledger_domain_builders import (
     send,
     transfer,
 )
+
+from cashroom_contracts.events.common import AccountKind, VatTreatment
+from cashroom_contracts.events.ledger import ExceptionKind
+from cashroom_ledger.domain.decisions import HoldReason, RejectReason
+from cashroom_ledger.domain.ledger import Ledger
+from cashroom_ledger.domain.outcomes import ExceptionRaised, Held, Outcome, Posted, Rejected
 
 
 def held(outcomes: list[Outcome]) -> Held:
@@ -134,7 +135,10 @@ def test_zero_and_negative_amounts_are_rejected() -> None:
     assert zero.reason == "client receipt 1 must be more than zero, not 0.00 GBP"
     negative = rejected(send(ledger, client_money_paid(2, "-5.00")))
     assert negative.reason_code == RejectReason.AMOUNT_NOT_POSITIVE
-    assert rejected(send(ledger, credit_memo(3, "0.00"))).reason_code == RejectReason.AMOUNT_NOT_POSITIVE
+    assert (
+        rejected(send(ledger, credit_memo(3, "0.00"))).reason_code
+        == RejectReason.AMOUNT_NOT_POSITIVE
+    )
     assert nothing_posted(ledger)
     # The rejection names the Clio record, so the sync log can show it against its line.
     assert (zero.source.object_type, zero.source.object_id) == ("BankTransaction", "1")
@@ -158,7 +162,9 @@ def test_a_currency_other_than_the_firms_or_the_accounts_is_rejected() -> None:
 
 def test_client_money_into_an_office_account_is_rejected() -> None:
     ledger = new_ledger()
-    outcome = rejected(send(ledger, client_money_received(1, "100.00", bank_account_id=OFFICE_ACCOUNT)))
+    outcome = rejected(
+        send(ledger, client_money_received(1, "100.00", bank_account_id=OFFICE_ACCOUNT))
+    )
     assert outcome.reason_code == RejectReason.WRONG_ACCOUNT_KIND
     assert outcome.reason == (
         "a client receipt needs a client account, but it names the office account "
@@ -175,7 +181,10 @@ def test_a_bill_whose_totals_do_not_add_up_is_rejected() -> None:
         "bill INV-4: total 130.00 GBP is not its lines' nets 100.00 GBP plus VAT 20.00 GBP"
     )
     wrong_vat = bill_content(5, fees=[fee("100.00", "20.00")], vat_total="21.00", total="120.00")
-    assert rejected(send(ledger, bill_approved(wrong_vat))).reason_code == RejectReason.BILL_DOES_NOT_ADD_UP
+    assert (
+        rejected(send(ledger, bill_approved(wrong_vat))).reason_code
+        == RejectReason.BILL_DOES_NOT_ADD_UP
+    )
 
 
 def test_vat_on_an_agents_disbursement_is_rejected() -> None:
@@ -189,7 +198,9 @@ def test_vat_on_an_agents_disbursement_is_rejected() -> None:
 def test_a_payment_naming_another_matter_than_its_bill_is_rejected() -> None:
     ledger = new_ledger()
     send(ledger, bill_approved(bill_content(4, fees=[fee("100.00", "20.00")])))
-    outcome = rejected(send(ledger, bill_payment(5, 4, "10.00", paid_from=AccountKind.OFFICE, matter_id=43)))
+    outcome = rejected(
+        send(ledger, bill_payment(5, 4, "10.00", paid_from=AccountKind.OFFICE, matter_id=43))
+    )
     assert outcome.reason_code == RejectReason.MATTER_MISMATCH
 
 
@@ -215,7 +226,9 @@ def test_a_transfer_from_client_money_beyond_the_bill_is_an_exception_not_a_post
         client_money_received(1, "1000.00", day=on(1)),
         bill_approved(bill_content(4, fees=[fee("500.00", "100.00")], day=on(2))),
     )
-    outcome = raised(send(ledger, bill_payment(5, 4, "700.00", paid_from=AccountKind.CLIENT, day=on(3))))
+    outcome = raised(
+        send(ledger, bill_payment(5, 4, "700.00", paid_from=AccountKind.CLIENT, day=on(3)))
+    )
     record = outcome.record
     assert record.kind is ExceptionKind.TRANSFER_EXCEEDS_BILL
     assert record.amount is not None and record.amount.amount_minor == 70000 - 60000
@@ -234,7 +247,9 @@ def test_a_transfer_from_client_money_before_the_bill_is_an_exception() -> None:
         client_money_received(1, "1000.00", day=on(1)),
         bill_approved(bill_content(4, fees=[fee("500.00", "100.00")], day=on(10))),
     )
-    outcome = raised(send(ledger, bill_payment(5, 4, "600.00", paid_from=AccountKind.CLIENT, day=on(3))))
+    outcome = raised(
+        send(ledger, bill_payment(5, 4, "600.00", paid_from=AccountKind.CLIENT, day=on(3)))
+    )
     assert outcome.record.kind is ExceptionKind.TRANSFER_EXCEEDS_BILL
     assert "before the bill was issued" in outcome.record.detail
 
@@ -246,7 +261,9 @@ def test_a_transfer_from_client_money_beyond_what_the_client_holds_is_an_excepti
         client_money_received(1, "200.00", day=on(1)),
         bill_approved(bill_content(4, fees=[fee("500.00", "100.00")], day=on(2))),
     )
-    outcome = raised(send(ledger, bill_payment(5, 4, "600.00", paid_from=AccountKind.CLIENT, day=on(3))))
+    outcome = raised(
+        send(ledger, bill_payment(5, 4, "600.00", paid_from=AccountKind.CLIENT, day=on(3)))
+    )
     assert outcome.record.kind is ExceptionKind.OVERDRAWN_CLIENT_LEDGER
     assert outcome.record.amount is not None and outcome.record.amount.amount_minor == 60000 - 20000
     assert ledger.client_balance(MATTER).amount_minor == 20000
@@ -256,7 +273,9 @@ def test_a_transfer_from_client_money_beyond_what_the_client_holds_is_an_excepti
 def test_client_to_office_without_a_bill_is_an_exception() -> None:
     ledger = new_ledger()
     send(ledger, client_money_received(1, "200.00"))
-    event = transfer(6, "50.00", from_account=CLIENT_ACCOUNT, to_account=OFFICE_ACCOUNT, matter_id=MATTER)
+    event = transfer(
+        6, "50.00", from_account=CLIENT_ACCOUNT, to_account=OFFICE_ACCOUNT, matter_id=MATTER
+    )
     outcome = raised(send(ledger, event))
     assert outcome.record.kind is ExceptionKind.TRANSFER_EXCEEDS_BILL
     assert "not linked to a bill" in outcome.record.detail

@@ -1,6 +1,15 @@
 """The chart of accounts: the two templates, and the checks every edit passes."""
 
 import pytest
+from ledger_domain_builders import (
+    CLIENT_ACCOUNT,
+    OFFICE_ACCOUNT,
+    bank_account_upserted,
+    client_money_received,
+    new_ledger,
+    send,
+)
+
 from cashroom_contracts.events.common import AccountKind
 from cashroom_ledger.domain.accounts import (
     Account,
@@ -17,14 +26,6 @@ from cashroom_ledger.domain.accounts import (
     new_account,
 )
 from cashroom_ledger.domain.ledger import Ledger
-from ledger_domain_builders import (
-    CLIENT_ACCOUNT,
-    OFFICE_ACCOUNT,
-    bank_account_upserted,
-    client_money_received,
-    new_ledger,
-    send,
-)
 
 
 @pytest.mark.parametrize(
@@ -125,9 +126,7 @@ def test_the_ledger_refuses_to_delete_or_retype_a_nominal_it_has_posted_to() -> 
         ledger.remove_account("1100")
     ledger.add_account(Account("6600", "Marketing", AccountType.EXPENSE))
     ledger.change_account("6600", type=AccountType.ASSET, name="Marketing materials")
-    assert ledger.chart.account("6600") == Account(
-        "6600", "Marketing materials", AccountType.ASSET
-    )
+    assert ledger.chart.account("6600") == Account("6600", "Marketing materials", AccountType.ASSET)
     with pytest.raises(ChartError, match="its type is fixed"):
         ledger.change_account("2100", type=AccountType.ASSET)
     ledger.remove_account("6600")

@@ -4,12 +4,6 @@ The same key and version again is a no-op; a new version is exactly one reversal
 plus one repost; a void, a reversed payment or a record deleted in Clio reverses what was live.
 """
 
-from cashroom_contracts.events.clio import RecordDeletedInClio
-from cashroom_contracts.events.common import AccountKind
-from cashroom_ledger.domain.decisions import PostingKey
-from cashroom_ledger.domain.invariants import posted_more_than_once
-from cashroom_ledger.domain.journals import JournalKind
-from cashroom_ledger.domain.outcomes import AlreadyApplied, NotPosted
 from ledger_domain_builders import (
     CLIENT_BANK,
     CLIENT_MONEY,
@@ -36,6 +30,13 @@ from ledger_domain_builders import (
     source,
 )
 
+from cashroom_contracts.events.clio import RecordDeletedInClio
+from cashroom_contracts.events.common import AccountKind
+from cashroom_ledger.domain.decisions import PostingKey
+from cashroom_ledger.domain.invariants import posted_more_than_once
+from cashroom_ledger.domain.journals import JournalKind
+from cashroom_ledger.domain.outcomes import AlreadyApplied, NotPosted
+
 RECEIPT = PostingKey("bank_transaction", "1")
 BILL = PostingKey("bill", "4")
 
@@ -44,8 +45,8 @@ def test_replaying_an_event_changes_nothing() -> None:
     ledger = new_ledger()
     event = client_money_received(1, "100.00")
     send(ledger, event)
-    outcomes = send(ledger, event)
-    assert outcomes == [AlreadyApplied(RECEIPT, outcomes[0].source)]  # type: ignore[union-attr]
+    (outcome,) = send(ledger, event)
+    assert isinstance(outcome, AlreadyApplied) and outcome.key == RECEIPT
     assert len(ledger.journals) == 1
     assert ledger.client_balance(MATTER).amount_minor == 10000
 
@@ -53,7 +54,9 @@ def test_replaying_an_event_changes_nothing() -> None:
 def test_a_new_version_is_one_reversal_and_one_repost() -> None:
     ledger = new_ledger()
     original = only_journal(send(ledger, client_money_received(1, "100.00", day=on(2))))
-    reversal, repost = posted(send(ledger, client_money_received(1, "120.00", day=on(2), version="v2")))
+    reversal, repost = posted(
+        send(ledger, client_money_received(1, "120.00", day=on(2), version="v2"))
+    )
     assert reversal.reverses == original.journal_id
     assert reversal.reason == "client receipt 1 changed in Clio"
     assert reversal.posted_on == on(2)
@@ -105,7 +108,12 @@ def test_a_pair_is_reversed_as_a_pair() -> None:
         bill_approved(bill_content(4, fees=[fee("300.00", "60.00")], day=on(2))),
         bill_payment(5, 4, "360.00", paid_from=AccountKind.CLIENT, day=on(3)),
     )
-    journals = posted(send(ledger, bill_payment(5, 4, "300.00", paid_from=AccountKind.CLIENT, day=on(3), version="v2")))
+    journals = posted(
+        send(
+            ledger,
+            bill_payment(5, 4, "300.00", paid_from=AccountKind.CLIENT, day=on(3), version="v2"),
+        )
+    )
     assert [j.kind for j in journals] == [
         JournalKind.REVERSAL,
         JournalKind.REVERSAL,

@@ -1,9 +1,6 @@
 """Nothing posts on or before a locked date (I-13); locks and unlocks are audited."""
 
 import pytest
-from cashroom_ledger.domain.decisions import HoldReason
-from cashroom_ledger.domain.ledger import LedgerError
-from cashroom_ledger.domain.outcomes import Held, PeriodLockChanged
 from ledger_domain_builders import (
     CLIENT_ACCOUNT,
     MATTER,
@@ -21,6 +18,10 @@ from ledger_domain_builders import (
     send,
 )
 
+from cashroom_ledger.domain.decisions import HoldReason
+from cashroom_ledger.domain.ledger import LedgerError
+from cashroom_ledger.domain.outcomes import Held, PeriodLockChanged
+
 
 def test_a_posting_dated_on_or_before_the_lock_waits_for_an_unlock() -> None:
     ledger = new_ledger()
@@ -34,7 +35,9 @@ def test_a_posting_dated_on_or_before_the_lock_waits_for_an_unlock() -> None:
     )
     assert len(posted(send(ledger, client_money_received(2, "100.00", day=on(1))))) == 1
 
-    outcomes = ledger.unlock_period(locked_through=on(30, month=1), by="COFA", reason="late receipt")
+    outcomes = ledger.unlock_period(
+        locked_through=on(30, month=1), by="COFA", reason="late receipt"
+    )
     assert isinstance(outcomes[0], PeriodLockChanged) and not outcomes[0].locked
     assert len(posted(outcomes)) == 1
     assert ledger.client_balance(MATTER).amount_minor == 20000

@@ -1,10 +1,5 @@
 """One posting rule at a time, lines computed by hand (E&W, VAT 20%, amounts in pence)."""
 
-from cashroom_contracts.events.common import AccountKind, VatTreatment
-from cashroom_ledger.domain.decisions import Post
-from cashroom_ledger.domain.journals import JournalKind, VatTag
-from cashroom_ledger.domain.posting_rules import client_money_received as receipt_rule
-from cashroom_ledger.domain.posting_rules import decide
 from ledger_domain_builders import (
     CLIENT_ACCOUNT,
     CLIENT_BANK,
@@ -51,6 +46,12 @@ from ledger_domain_builders import (
     send,
     transfer,
 )
+
+from cashroom_contracts.events.common import AccountKind, VatTreatment
+from cashroom_ledger.domain.decisions import Post
+from cashroom_ledger.domain.journals import JournalKind, VatTag
+from cashroom_ledger.domain.posting_rules import client_money_received as receipt_rule
+from cashroom_ledger.domain.posting_rules import decide
 
 
 def test_a_rule_is_a_pure_decision_and_changes_nothing_by_itself() -> None:
@@ -104,7 +105,9 @@ def test_a_bill_level_discount_not_spread_over_the_fees_is_its_own_line() -> Non
     }
 
 
-def test_a_disbursement_billed_before_it_is_seen_paid_comes_right_when_the_payment_arrives() -> None:
+def test_a_disbursement_billed_before_it_is_seen_paid_comes_right_when_the_payment_arrives() -> (
+    None
+):
     ledger = new_ledger()
     bill = bill_content(12, disbursements=[billed_disbursement("75.00", activity_id=99)])
     send(ledger, bill_approved(bill))
