@@ -15,7 +15,7 @@ from cashroom_contracts.events.clio import (
     WorkKind,
     WorkRecorded,
 )
-from cashroom_contracts.events.common import VatTreatment
+from cashroom_contracts.events.common import AccountKind, VatTreatment
 from cashroom_contracts.money import Money
 from clio_connector.domain.normalise import NO_VENDOR, classify_activity, normalise_activity
 from clio_connector.domain.outcomes import (
@@ -28,7 +28,12 @@ from clio_connector.domain.outcomes import (
     Unchanged,
 )
 from clio_connector.domain.records import loads_exact
-from clio_connector.domain.settings import DisbursementTreatment, DisbursementVat, SyncSettings
+from clio_connector.domain.settings import (
+    DisbursementTreatment,
+    DisbursementVat,
+    KnownBankAccount,
+    SyncSettings,
+)
 
 FIRM = "firm-kelly"
 OFFICE_ACCOUNT = 7002
@@ -101,6 +106,28 @@ class TestDisbursementsWithAVendor:
         outcome = normalise_activity(search_fee(), settings, firm_id=FIRM)
         assert "sync settings" in flagged(outcome, FlagReason.MISSING_BANK_ACCOUNT).detail
 
+    def test_are_paid_from_the_firms_only_office_account_when_none_is_chosen(self) -> None:
+        settings = SyncSettings(vat_on_disbursements=DisbursementVat.OUTSIDE_SCOPE)
+        one_office = {
+            7001: KnownBankAccount(7001, "Client Account", AccountKind.CLIENT, "EUR"),
+            7005: KnownBankAccount(7005, "Office Account", AccountKind.OFFICE, "EUR"),
+        }
+        two_offices = {
+            **one_office,
+            7006: KnownBankAccount(7006, "Office Deposit", AccountKind.OFFICE, "EUR"),
+        }
+
+        payload = published(
+            normalise_activity(search_fee(), settings, firm_id=FIRM, bank_accounts=one_office)
+        ).payload
+        ambiguous = normalise_activity(
+            search_fee(), settings, firm_id=FIRM, bank_accounts=two_offices
+        )
+
+        assert isinstance(payload, DisbursementPaid)
+        assert payload.bank_account_id == 7005
+        flagged(ambiguous, FlagReason.MISSING_BANK_ACCOUNT)
+
     def test_become_linked_outlays_when_the_firm_says_so(self) -> None:
         settings = SETTINGS.model_copy(
             update={"disbursements_with_vendor": DisbursementTreatment.LINKED_OUTLAY}
@@ -125,10 +152,11 @@ class TestDisbursementsWithoutAVendor:
 
 
 class TestVatOnDisbursements:
-    def test_let_me_review_holds_the_disbursement_as_a_flagged_line(self) -> None:
-        settings = SyncSettings(disbursement_bank_account_id=OFFICE_ACCOUNT)  # review is default
+    REVIEW = SyncSettings(disbursement_bank_account_id=OFFICE_ACCOUNT)  # review is the default
+
+    def test_let_me_review_holds_a_disbursement_clio_taxes_as_a_flagged_line(self) -> None:
         outcome = flagged(
-            normalise_activity(search_fee(), settings, firm_id=FIRM),
+            normalise_activity(search_fee(tax_setting="tax_1_only"), self.REVIEW, firm_id=FIRM),
             FlagReason.DISBURSEMENT_VAT_REVIEW,
         )
 
@@ -136,17 +164,26 @@ class TestVatOnDisbursements:
         assert isinstance(outcome.held.payload, DisbursementPaid)
         assert outcome.held.payload.vat_treatment is VatTreatment.UNDER_REVIEW
 
+    def test_let_me_review_holds_one_with_no_tax_setting_at_all(self) -> None:
+        outcome = normalise_activity(search_fee(tax_setting=None), self.REVIEW, firm_id=FIRM)
+        flagged(outcome, FlagReason.DISBURSEMENT_VAT_REVIEW)
+
+    def test_let_me_review_posts_one_clio_marks_untaxed_as_outside_the_scope(self) -> None:
+        payload = published(normalise_activity(search_fee(), self.REVIEW, firm_id=FIRM)).payload
+        assert isinstance(payload, DisbursementPaid)
+        assert payload.vat_treatment is VatTreatment.OUTSIDE_SCOPE
+
     def test_a_held_disbursement_billed_later_is_not_flagged_again(self) -> None:
-        settings = SyncSettings(disbursement_bank_account_id=OFFICE_ACCOUNT)
+        taxed = search_fee(tax_setting="tax_1_only")
         first = flagged(
-            normalise_activity(search_fee(), settings, firm_id=FIRM),
+            normalise_activity(taxed, self.REVIEW, firm_id=FIRM),
             FlagReason.DISBURSEMENT_VAT_REVIEW,
         )
         assert first.held is not None
-        billed = search_fee(etag='"aa09"', billed=True)
+        billed = dict(taxed, etag='"aa09"', billed=True)
 
         again = normalise_activity(
-            billed, settings, firm_id=FIRM, previous=Published.of(first.held)
+            billed, self.REVIEW, firm_id=FIRM, previous=Published.of(first.held)
         )
 
         assert isinstance(again, Unchanged)
@@ -162,6 +199,13 @@ class TestVatOnDisbursements:
         assert isinstance(outcome.held.payload, DisbursementPaid)
         assert outcome.held.payload.vat_treatment is VatTreatment.UNDER_REVIEW
 
+    def test_outside_scope_takes_a_missing_tax_setting_as_untaxed(self) -> None:
+        payload = published(
+            normalise_activity(search_fee(tax_setting=None), SETTINGS, firm_id=FIRM)
+        ).payload
+        assert isinstance(payload, DisbursementPaid)
+        assert payload.vat_treatment is VatTreatment.OUTSIDE_SCOPE
+
 
 class TestDisbursementProblems:
     def test_a_non_billable_disbursement_is_flagged(self) -> None:
@@ -176,8 +220,8 @@ class TestDisbursementProblems:
         outcome = normalise_activity(search_fee(matter=None), SETTINGS, firm_id=FIRM)
         flagged(outcome, FlagReason.MISSING_MATTER)
 
-    def test_one_dated_on_or_before_the_cut_off_is_skipped_before_anything_else(self) -> None:
-        settings = SETTINGS.model_copy(update={"import_transactions_dated_after": date(2026, 2, 3)})
+    def test_one_dated_before_the_cut_off_is_skipped_before_anything_else(self) -> None:
+        settings = SETTINGS.model_copy(update={"import_transactions_from": date(2026, 2, 4)})
         outcome = normalise_activity(search_fee(matter=None), settings, firm_id=FIRM)
         assert isinstance(outcome, Skipped)
         assert outcome.reason is SkipReason.DATED_BEFORE_CUT_OFF

@@ -179,13 +179,13 @@ class TestBillsThatAreNotImported:
         outcome = normalise_bill(bill(kind="trust_kind"), [], SETTINGS, firm_id=FIRM)
         skipped(outcome, SkipReason.TRUST_REQUEST)
 
-    def test_a_bill_issued_on_or_before_the_cut_off_is_skipped(self) -> None:
-        settings = SyncSettings(import_transactions_dated_after=date(2026, 2, 6))
-        on_cut_off = normalise_bill(bill(), lines(), settings, firm_id=FIRM)
-        day_after = normalise_bill(bill(issued_at="2026-02-07"), lines(), settings, firm_id=FIRM)
+    def test_a_bill_issued_before_the_cut_off_is_skipped_and_one_on_it_imported(self) -> None:
+        settings = SyncSettings(import_transactions_from=date(2026, 2, 7))
+        day_before = normalise_bill(bill(), lines(), settings, firm_id=FIRM)  # issued 6 February
+        on_cut_off = normalise_bill(bill(issued_at="2026-02-07"), lines(), settings, firm_id=FIRM)
 
-        assert "2026-02-06" in skipped(on_cut_off, SkipReason.DATED_BEFORE_CUT_OFF).detail
-        assert isinstance(published(day_after).payload, BillApproved)
+        assert "2026-02-06" in skipped(day_before, SkipReason.DATED_BEFORE_CUT_OFF).detail
+        assert isinstance(published(on_cut_off).payload, BillApproved)
 
     def test_bills_can_be_turned_off(self) -> None:
         settings = SyncSettings(import_bills=False)
@@ -515,6 +515,15 @@ class TestBillLines:
 
         assert content_of(as_disbursement).disbursements
         assert "9911220009" in flagged(unknown, FlagReason.UNKNOWN_EXPENSE_KIND).detail
+
+    def test_a_bill_carrying_a_disbursement_held_for_its_vat_is_held_with_it(self) -> None:
+        outcome = flagged(
+            normalise_bill(bill(), lines(), SETTINGS, firm_id=FIRM, held_activity_ids={9911220002}),
+            FlagReason.HELD_WITH_DISBURSEMENT_UNDER_REVIEW,
+        )
+        assert "9911220002" in outcome.detail
+        assert outcome.held is not None
+        assert isinstance(outcome.held.payload, BillApproved)
 
     def test_a_no_charge_line_shows_on_the_bill_but_posts_nothing(self) -> None:
         no_charge = {

@@ -173,8 +173,8 @@ class TestBillPayments:
             SkipReason.RECEIPT_INTO_CLIENT_ACCOUNT,
         )
 
-    def test_payments_dated_on_or_before_the_cut_off_are_skipped(self) -> None:
-        settings = SyncSettings(import_transactions_dated_after=date(2026, 2, 10))
+    def test_payments_dated_before_the_cut_off_are_skipped(self) -> None:
+        settings = SyncSettings(import_transactions_from=date(2026, 2, 11))
         skipped(
             normalise_allocation(allocation(), settings, firm_id=FIRM),
             SkipReason.DATED_BEFORE_CUT_OFF,
@@ -194,6 +194,14 @@ class TestBillPayments:
             SkipReason.IMPORT_TURNED_OFF,
         )
         assert isinstance(normalise_allocation(office_payment(), settings, firm_id=FIRM), Publish)
+
+    def test_a_payment_of_a_held_bill_is_held_with_it(self) -> None:
+        outcome = flagged(
+            normalise_allocation(allocation(), SETTINGS, firm_id=FIRM, held_bill_ids={5550012}),
+            FlagReason.HELD_WITH_DISBURSEMENT_UNDER_REVIEW,
+        )
+        assert outcome.held is not None
+        assert isinstance(outcome.held.payload, BillPaymentReceived)
 
 
 class TestBadBillPayments:
@@ -301,8 +309,8 @@ class TestClientAccountTransactions:
             SkipReason.IMPORT_TURNED_OFF,
         )
 
-    def test_are_skipped_on_or_before_the_cut_off(self) -> None:
-        settings = SyncSettings(import_transactions_dated_after=date(2026, 1, 31))
+    def test_are_skipped_before_the_cut_off(self) -> None:
+        settings = SyncSettings(import_transactions_from=date(2026, 1, 21))
         skipped(
             normalise_bank_transaction(deposit(), settings, firm_id=FIRM),
             SkipReason.DATED_BEFORE_CUT_OFF,

@@ -39,7 +39,7 @@ class TestRecommendedDefaults:
         assert settings.default_client_account_id is None
         assert (settings.default_fee_nominal, settings.expense_income_nominal) == ("4000", "4100")
         assert settings.allow_full_sync is True
-        assert settings.import_transactions_dated_after is None
+        assert settings.import_transactions_from is None
         assert settings.import_client_transactions is True
         assert settings.import_bills is True
         assert settings.import_bill_payments is True
@@ -51,7 +51,7 @@ class TestRecommendedDefaults:
         assert settings.allow_updating_disbursements_in_clio is False
 
     def test_round_trip_through_json_unchanged(self) -> None:
-        settings = SyncSettings(import_transactions_dated_after=date(2025, 12, 31))
+        settings = SyncSettings(import_transactions_from=date(2025, 12, 31))
         assert SyncSettings.model_validate_json(settings.model_dump_json()) == settings
 
 
@@ -67,7 +67,7 @@ class TestChecksThatNeedNoFacts:
 
     def test_a_cut_off_with_a_mistyped_year_is_refused(self) -> None:
         with pytest.raises(ValidationError, match="check the year"):
-            SyncSettings(import_transactions_dated_after=date(202, 3, 31))
+            SyncSettings(import_transactions_from=date(202, 3, 31))
 
     def test_an_unknown_setting_is_refused_not_ignored(self) -> None:
         with pytest.raises(ValidationError, match="extra"):
@@ -78,22 +78,22 @@ class TestChecksThatNeedNoFacts:
         with pytest.raises(ValidationError):
             SyncSettings(default_client_account_id=account_id)
 
-    def test_the_cut_off_skips_the_day_itself_and_everything_before(self) -> None:
-        settings = SyncSettings(import_transactions_dated_after=date(2026, 3, 31))
-        assert settings.is_before_cut_off(date(2026, 3, 30))
+    def test_the_cut_off_skips_everything_dated_before_it_and_keeps_the_day_itself(self) -> None:
+        settings = SyncSettings(import_transactions_from=date(2026, 4, 1))
         assert settings.is_before_cut_off(date(2026, 3, 31))
         assert not settings.is_before_cut_off(date(2026, 4, 1))
+        assert not settings.is_before_cut_off(date(2026, 4, 2))
         assert not SyncSettings().is_before_cut_off(date(1999, 1, 1))
 
 
 class TestChecksAgainstTheFirmsFacts:
     def test_a_cut_off_in_the_future_is_an_error(self) -> None:
-        settings = SyncSettings(import_transactions_dated_after=date(2026, 6, 1))
+        settings = SyncSettings(import_transactions_from=date(2026, 6, 1))
         assert check_cut_off(settings, today=date(2026, 5, 31)) == [
             SettingsError(
-                "import_transactions_dated_after",
+                "import_transactions_from",
                 "2026-06-01 is in the future (today is 2026-05-31); "
-                "nothing dated before it would be imported",
+                "everything dated until then would be skipped",
             )
         ]
         assert check_cut_off(settings, today=date(2026, 6, 1)) == []
@@ -123,7 +123,7 @@ class TestChecksAgainstTheFirmsFacts:
 
     def test_every_error_is_reported_at_once(self) -> None:
         settings = SyncSettings(
-            import_transactions_dated_after=date(2027, 1, 1),
+            import_transactions_from=date(2027, 1, 1),
             default_fee_nominal="9999",
             default_client_account_id=7002,
         )
@@ -131,14 +131,14 @@ class TestChecksAgainstTheFirmsFacts:
             settings, today=date(2026, 5, 1), nominal_codes=CHART, bank_accounts=ACCOUNTS
         )
         assert [error.field for error in errors] == [
-            "import_transactions_dated_after",
+            "import_transactions_from",
             "default_fee_nominal",
             "default_client_account_id",
         ]
 
     def test_good_settings_have_no_errors(self) -> None:
         settings = SyncSettings(
-            import_transactions_dated_after=date(2026, 3, 31),
+            import_transactions_from=date(2026, 3, 31),
             default_client_account_id=7001,
             disbursement_bank_account_id=7002,
         )

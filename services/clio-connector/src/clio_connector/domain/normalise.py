@@ -11,7 +11,7 @@ one with more decimals than its currency has is flagged, never rounded.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -244,11 +244,11 @@ def _name(record: JsonObject, key: str) -> str | None:
 
 def _before_cut_off(ctx: _Context, settings: SyncSettings, day: date, what: str) -> Skipped | None:
     if ctx.previous is None and settings.is_before_cut_off(day):
-        cut_off = settings.import_transactions_dated_after
+        cut_off = settings.import_transactions_from
         assert cut_off is not None
         return ctx.skip(
             SkipReason.DATED_BEFORE_CUT_OFF,
-            f"{what} dated {day.isoformat()}; only transactions dated after "
+            f"{what} dated {day.isoformat()}; only transactions dated on or after "
             f"{cut_off.isoformat()} are imported",
         )
     return None
@@ -398,11 +398,21 @@ def classify_activity(record: JsonObject) -> WorkKind:
 
 
 def normalise_activity(
-    record: object, settings: SyncSettings, *, firm_id: str, previous: Published | None = None
+    record: object,
+    settings: SyncSettings,
+    *,
+    firm_id: str,
+    previous: Published | None = None,
+    bank_accounts: Mapping[int, KnownBankAccount] | None = None,
 ) -> Outcome:
     """A Clio activity → WorkRecorded (time, recoverable expense: work in progress), or for a
     disbursement DisbursementPaid (paid from a bank account) or PurchaseInvoiceRecorded (a linked
-    outlay), per the settings for disbursements with and without a vendor."""
+    outlay), per the settings for disbursements with and without a vendor.
+
+    Clio does not say which account paid a hard cost: it is the settings' disbursement account,
+    else the firm's only office account among ``bank_accounts`` (the accounts synced so far).
+    """
+    known = bank_accounts or {}
 
     def build(ctx: _Context) -> Outcome:
         kind = classify_activity(ctx.record)
@@ -421,7 +431,7 @@ def normalise_activity(
             )
         description = optional_str(ctx.record, "note") or _name(ctx.record, "expense_category")
         if kind is WorkKind.DISBURSEMENT:
-            return _disbursement(ctx, settings, matter_id, day, currency, description)
+            return _disbursement(ctx, settings, known, matter_id, day, currency, description)
         payload = WorkRecorded(
             source=ctx.source,
             activity_id=ctx.record_id,
@@ -438,9 +448,19 @@ def normalise_activity(
     return _guarded(fields.ACTIVITIES, record, firm_id=firm_id, previous=previous, build=build)
 
 
+def _disbursement_account(
+    settings: SyncSettings, known: Mapping[int, KnownBankAccount]
+) -> int | None:
+    if settings.disbursement_bank_account_id is not None:
+        return settings.disbursement_bank_account_id
+    office = [a.bank_account_id for a in known.values() if a.kind is AccountKind.OFFICE]
+    return office[0] if len(office) == 1 else None
+
+
 def _disbursement(
     ctx: _Context,
     settings: SyncSettings,
+    known: Mapping[int, KnownBankAccount],
     matter_id: int,
     day: date,
     currency: str,
@@ -463,16 +483,19 @@ def _disbursement(
     tax_setting = optional_str(record, "tax_setting")
     if tax_setting is not None and tax_setting not in _TAX_SETTINGS:
         problem(FlagReason.UNKNOWN_VALUE, f"tax_setting {tax_setting!r} is not a Clio tax setting")
-    reviewing = settings.vat_on_disbursements is DisbursementVat.LET_ME_REVIEW
-    charged_tax = tax_setting not in (None, "no_tax")
-    vat_treatment = (
-        VatTreatment.UNDER_REVIEW if reviewing or charged_tax else VatTreatment.OUTSIDE_SCOPE
-    )
+    # "Let me review" holds every disbursement Clio does not mark as untaxed (a tax setting, or
+    # none at all); "outside scope" holds only those Clio taxes, which contradict the setting.
+    if settings.vat_on_disbursements is DisbursementVat.LET_ME_REVIEW:
+        hold = tax_setting != "no_tax"
+    else:
+        hold = tax_setting not in (None, "no_tax")
+    vat_treatment = VatTreatment.UNDER_REVIEW if hold else VatTreatment.OUTSIDE_SCOPE
     vat = VatAmount(rate_basis_points=0, amount=Money.zero(currency))
     text = description or "Disbursement"
     payload: ClioEvent
     if treatment is DisbursementTreatment.PAID_FROM_BANK_ACCOUNT:
-        if settings.disbursement_bank_account_id is None:
+        bank_account_id = _disbursement_account(settings, known)
+        if bank_account_id is None:
             problem(
                 FlagReason.MISSING_BANK_ACCOUNT,
                 "choose the office account that pays disbursements in the sync settings",
@@ -487,7 +510,7 @@ def _disbursement(
             net=net,
             vat_treatment=vat_treatment,
             vat=vat,
-            bank_account_id=settings.disbursement_bank_account_id,
+            bank_account_id=bank_account_id,
         )
     else:
         payload = PurchaseInvoiceRecorded(
@@ -501,22 +524,23 @@ def _disbursement(
             vat_treatment=vat_treatment,
             vat=vat,
         )
-    if reviewing:
+    if not hold:
+        return _publish(ctx, payload)
+    if settings.vat_on_disbursements is DisbursementVat.LET_ME_REVIEW:
         return _hold(
             ctx,
             payload,
             FlagReason.DISBURSEMENT_VAT_REVIEW,
-            "VAT on disbursements is set to 'let me review': choose the VAT treatment",
+            f"Clio's tax setting for this disbursement is {tax_setting or 'missing'} and VAT on "
+            "disbursements is set to 'let me review': choose the VAT treatment",
         )
-    if charged_tax:
-        return _hold(
-            ctx,
-            payload,
-            FlagReason.VAT_SETTING_CONFLICT,
-            f"Clio charges tax on this disbursement ({tax_setting}) but the sync settings treat "
-            "disbursements as outside the scope of VAT: choose the VAT treatment",
-        )
-    return _publish(ctx, payload)
+    return _hold(
+        ctx,
+        payload,
+        FlagReason.VAT_SETTING_CONFLICT,
+        f"Clio charges tax on this disbursement ({tax_setting}) but the sync settings treat "
+        "disbursements as outside the scope of VAT: choose the VAT treatment",
+    )
 
 
 # --- Bills -----------------------------------------------------------------------------------------
@@ -530,6 +554,7 @@ def normalise_bill(
     firm_id: str,
     previous: Published | None = None,
     expense_kinds: Mapping[int, WorkKind] | None = None,
+    held_activity_ids: Collection[int] = (),
 ) -> Outcome:
     """A Clio bill and its line items → BillApproved, BillChanged or BillVoided.
 
@@ -537,6 +562,8 @@ def normalise_bill(
     ``previous`` is what was last published for the bill: with it an edit becomes BillChanged and
     a void BillVoided. ``expense_kinds`` says, per Clio activity id, whether a generic expense
     entry on the bill is a disbursement or a recoverable expense (``classify_activity``).
+    A bill that carries a disbursement still held for a VAT decision (``held_activity_ids``) is
+    held with it.
     """
     kinds = expense_kinds or {}
     lines_hashed = sorted(
@@ -599,6 +626,16 @@ def normalise_bill(
         else:
             payload = BillChanged(
                 source=ctx.source, bill=content, previous_version=ctx.previous.version
+            )
+        on_bill = {line.activity_id for line in content.disbursements if line.activity_id}
+        waiting = sorted(on_bill & set(held_activity_ids))
+        if waiting:
+            return _hold(
+                ctx,
+                payload,
+                FlagReason.HELD_WITH_DISBURSEMENT_UNDER_REVIEW,
+                f"the bill carries disbursement {', '.join(map(str, waiting))} whose VAT "
+                "treatment is still to be decided",
             )
         return _publish(ctx, payload)
 
@@ -1010,6 +1047,7 @@ def normalise_allocation(
     firm_id: str,
     previous: Published | None = None,
     bank_accounts: Mapping[int, KnownBankAccount] | None = None,
+    held_bill_ids: Collection[int] = (),
 ) -> Outcome:
     """A Clio allocation (money applied to a bill) → BillPaymentReceived, or BillPaymentReversed
     when it is voided after it was published.
@@ -1018,6 +1056,7 @@ def normalise_allocation(
     otherwise the client paid the office account. Money paid into a Trust account (a trust
     request) arrives as a client receipt from the bank transaction instead. ``bank_accounts``
     (the accounts synced so far) fills in an account's type or currency when Clio leaves it out.
+    A payment of a bill that is itself held (``held_bill_ids``) is held with it.
     """
     known = bank_accounts or {}
 
@@ -1125,6 +1164,13 @@ def normalise_allocation(
             bank_account_id=bank_account_id,
             office_bank_account_id=office_account_id,
         )
+        if bill_id in held_bill_ids:
+            return _hold(
+                ctx,
+                payload,
+                FlagReason.HELD_WITH_DISBURSEMENT_UNDER_REVIEW,
+                f"bill {bill_id} is held until the VAT on a disbursement on it is decided",
+            )
         return _publish(ctx, payload)
 
     return _guarded(fields.ALLOCATIONS, record, firm_id=firm_id, previous=previous, build=build)

@@ -62,6 +62,7 @@ class FlagReason(StrEnum):
     REDACTED = "redacted"  # Clio hid the amount from the authorising user
     DISBURSEMENT_VAT_REVIEW = "disbursement_vat_review"  # "let me review": held for a decision
     VAT_SETTING_CONFLICT = "vat_setting_conflict"  # Clio charges tax the settings say is none
+    HELD_WITH_DISBURSEMENT_UNDER_REVIEW = "held_with_disbursement_under_review"  # waits for it
     DISBURSEMENT_NOT_BILLABLE = "disbursement_not_billable"
     UNEXPECTED_BANK_ACCOUNTS = "unexpected_bank_accounts"
     INTEREST_WITHOUT_BILL = "interest_without_bill"

@@ -85,10 +85,11 @@ class SyncSettings(BaseModel):
         description="Income nominal for recoverable firm expenses (photocopying, travel).",
     )
     allow_full_sync: bool = True
-    import_transactions_dated_after: date | None = Field(
+    import_transactions_from: date | None = Field(
         default=None,
-        description="Cut-off: bills, payments, client money and disbursements dated on or before "
-        "it are skipped and logged. None imports everything.",
+        description="The cut-off (Klyant's 'import transactions dated after'): bills, payments, "
+        "client money and disbursements dated before it are skipped and logged; on or after it "
+        "they are imported. None imports everything.",
     )
     import_client_transactions: bool = Field(
         default=True, description="Client (trust) account transactions."
@@ -126,7 +127,7 @@ class SyncSettings(BaseModel):
             raise ValueError("the default matter type must not be blank")
         return stripped
 
-    @field_validator("import_transactions_dated_after")
+    @field_validator("import_transactions_from")
     @classmethod
     def _cut_off_is_a_real_date(cls, value: date | None) -> date | None:
         if value is not None and value < EARLIEST_CUT_OFF:
@@ -137,9 +138,9 @@ class SyncSettings(BaseModel):
         return value
 
     def is_before_cut_off(self, day: date) -> bool:
-        """True when a transaction dated ``day`` is not imported (dated on or before the cut-off)."""
-        cut_off = self.import_transactions_dated_after
-        return cut_off is not None and day <= cut_off
+        """True when a transaction dated ``day`` is not imported (dated before the cut-off)."""
+        cut_off = self.import_transactions_from
+        return cut_off is not None and day < cut_off
 
 
 # --- Checks that need facts from elsewhere (the caller fetches them) ---------------------------
@@ -165,13 +166,13 @@ class KnownBankAccount:
 
 def check_cut_off(settings: SyncSettings, *, today: date) -> list[SettingsError]:
     """A cut-off in the future would skip every transaction until then."""
-    cut_off = settings.import_transactions_dated_after
+    cut_off = settings.import_transactions_from
     if cut_off is not None and cut_off > today:
         return [
             SettingsError(
-                "import_transactions_dated_after",
+                "import_transactions_from",
                 f"{cut_off.isoformat()} is in the future (today is {today.isoformat()}); "
-                "nothing dated before it would be imported",
+                "everything dated until then would be skipped",
             )
         ]
     return []
