@@ -280,3 +280,30 @@ def test_client_to_office_without_a_bill_is_an_exception() -> None:
     assert outcome.record.kind is ExceptionKind.TRANSFER_EXCEEDS_BILL
     assert "not linked to a bill" in outcome.record.detail
     assert ledger.client_balance(MATTER).amount_minor == 20000
+
+
+def test_a_transfer_from_client_money_with_no_office_account_to_land_in_waits_for_one() -> None:
+    ledger = new_ledger()
+    send(
+        ledger,
+        bank_account_upserted(7009, AccountKind.OFFICE, name="Office deposit"),
+        client_money_received(1, "100.00", day=on(1)),
+        bill_approved(bill_content(4, fees=[fee("50.00", "10.00")], day=on(2))),
+    )
+    payment = bill_payment(
+        5, 4, "60.00", paid_from=AccountKind.CLIENT, day=on(3), office_bank_account_id=None
+    )
+    outcome = held(send(ledger, payment))  # two office accounts, and neither is the default
+    assert outcome.reason_code == HoldReason.NO_OFFICE_ACCOUNT
+    journals = posted(ledger.set_default_office_account(OFFICE_ACCOUNT))
+    assert len(journals) == 2
+    assert ledger.bank_balance(OFFICE_ACCOUNT).amount_minor == 6000
+
+
+def test_a_bank_account_cannot_turn_from_client_to_office() -> None:
+    ledger = new_ledger()
+    outcome = rejected(send(ledger, bank_account_upserted(CLIENT_ACCOUNT, AccountKind.OFFICE)))
+    assert outcome.reason_code == RejectReason.WRONG_ACCOUNT_KIND
+    assert "office and client money never share an account" in outcome.reason
+    assert ledger.bank_account(CLIENT_ACCOUNT) is not None
+    assert ledger.client_bank_accounts()[0].bank_account_id == CLIENT_ACCOUNT
