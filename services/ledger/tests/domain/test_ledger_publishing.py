@@ -1,5 +1,7 @@
 """Outcomes become ledger.events.v1 payloads the connector and reporting understand."""
 
+import uuid
+
 from ledger_domain_builders import (
     CLIENT_ACCOUNT,
     CLIENT_MONEY,
@@ -17,7 +19,7 @@ from cashroom_contracts.events.common import AccountKind
 from cashroom_contracts.events.ledger import ExceptionResolution
 from cashroom_contracts.money import Money
 from cashroom_ledger.domain.accounts import AccountRole, england_and_wales_chart
-from cashroom_ledger.domain.outcomes import ExceptionRaised
+from cashroom_ledger.domain.outcomes import ExceptionRaised, Posted
 from cashroom_ledger.domain.publishing import account_upserted, ledger_events
 
 
@@ -73,3 +75,14 @@ def test_a_nominal_publishes_with_its_role_where_the_contract_knows_it() -> None
     assert debtors.currency == "GBP"
     sundry = account_upserted(chart, chart.account(chart.code_for(AccountRole.SUNDRY_OVERHEADS)))
     assert sundry.role is None
+
+
+def test_every_journal_carries_the_clio_record_its_version_and_the_event_that_caused_it() -> None:
+    ledger = new_ledger()
+    event_id = uuid.UUID("00000000-0000-4000-8000-000000000042")
+    (outcome,) = ledger.handle(client_money_received(1, "100.00"), event_id=event_id)
+    assert isinstance(outcome, Posted)
+    (journal,) = outcome.journals
+    assert journal.source == contract.PostingSource(
+        system="clio", object_type="BankTransaction", object_id="1", version="v1", event_id=event_id
+    )
