@@ -24,7 +24,7 @@ from clio_connector.domain.records import (
     timestamp_date,
 )
 
-# Clio's published schema, digested (docs/reference); the field tests skip where it is absent.
+# Clio's published schema, digested (shared reference); the field tests skip where it is absent.
 DIGEST = Path("/work/shared/reference/clio-api-v4-digest.json")
 
 # Field names per model in clio-api-v4-digest.json that the connector asks for.

@@ -580,6 +580,10 @@ class TestMalformedBills:
         outcome = normalise_bill(record, [], SETTINGS, firm_id=FIRM)
         flagged(outcome, FlagReason.MALFORMED_RECORD)
 
+    def test_line_items_that_are_not_a_list_are_flagged(self) -> None:
+        outcome = normalise_bill(bill(), None, SETTINGS, firm_id=FIRM)  # type: ignore[arg-type]
+        flagged(outcome, FlagReason.MALFORMED_RECORD)
+
     def test_a_line_item_that_is_not_an_object_is_flagged(self) -> None:
         outcome = normalise_bill(bill(), [*lines(), "oops"], SETTINGS, firm_id=FIRM)
         flagged(outcome, FlagReason.MALFORMED_RECORD)

@@ -566,10 +566,15 @@ def normalise_bill(
     held with it.
     """
     kinds = expense_kinds or {}
+    items: Sequence[object] | None = (
+        line_items
+        if isinstance(line_items, Sequence) and not isinstance(line_items, str | bytes)
+        else None
+    )
     lines_hashed = sorted(
         (
             project(item, fields.LINE_ITEMS.fields) if isinstance(item, Mapping) else item
-            for item in line_items
+            for item in items or ()
         ),
         key=_sort_key,
     )
@@ -619,7 +624,9 @@ def normalise_bill(
         issued_on = require_date(record, "issued_at")
         if skipped := _before_cut_off(ctx, settings, issued_on, "bill"):
             return skipped
-        content = _bill_content(ctx, line_items, settings, kinds)
+        if items is None:
+            problem(FlagReason.MALFORMED_RECORD, "the bill's line items are not a list")
+        content = _bill_content(ctx, items, settings, kinds)
         payload: ClioEvent
         if ctx.previous is None:
             payload = BillApproved(source=ctx.source, bill=content)
