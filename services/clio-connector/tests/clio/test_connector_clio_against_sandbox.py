@@ -28,6 +28,7 @@ from cashroom_contracts.events.clio import (
 )
 from cashroom_contracts.events.common import AccountKind
 from clio_connector.clio.client import ClioClient
+from clio_connector.clio.errors import ClioPreconditionFailed
 from clio_connector.clio.oauth import refresh_access_token
 from clio_connector.domain import fields
 from clio_connector.domain.normalise import (
@@ -204,6 +205,38 @@ class TestReadingTheSandbox:
         assert sum(len(page.records) for page in pages) == len(list(firm.records("activities")))
         assert clio.tokens.refreshes == 1
         assert clio.statuses[401] == 1
+
+
+class TestTalkingToTheSandbox:
+    async def test_who_am_i_names_the_authorising_user_and_the_firm(self) -> None:
+        firm = tiny_firm()
+        async with connected(firm, SandboxSettings(rate_limit="off")) as clio:
+            user = await clio.client.who_am_i()
+        assert user["id"] == firm.meta.owner_user_id
+        assert user["account"]["name"] == firm.meta.firm_name
+
+    async def test_a_disbursement_correction_is_written_back_only_over_the_version_read(
+        self,
+    ) -> None:
+        firm = tiny_firm()
+        unbilled = next(
+            record
+            for record in firm.records("activities")
+            if record["type"] == "HardCostEntry" and not record["billed"]
+        )
+        async with connected(firm, SandboxSettings(rate_limit="off")) as clio:
+            read = await clio.client.get_record(fields.ACTIVITIES, unbilled["id"])
+            written = await clio.client.patch_activity(
+                unbilled["id"], {"reference": "CHQ 777001"}, if_match=read["etag"]
+            )
+            with pytest.raises(ClioPreconditionFailed):
+                await clio.client.patch_activity(
+                    unbilled["id"], {"reference": "CHQ 777002"}, if_match=read["etag"]
+                )
+            again = await clio.client.get_record(fields.ACTIVITIES, unbilled["id"])
+
+        assert written["reference"] == again["reference"] == "CHQ 777001"
+        assert written["etag"] != read["etag"]
 
 
 # --- The whole firm, normalised, against the oracle ---------------------------------------------
