@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cashroom_chassis.runtime import Runtime, create_app
 from fastapi import FastAPI
 
+from cashroom_chassis.runtime import Runtime, create_app
 from cashroom_reconciliation.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
