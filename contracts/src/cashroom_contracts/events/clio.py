@@ -114,6 +114,11 @@ class FeeLine(Part):
     net: Money = Field(description="Fee after the line and any grouped bill-level discount.")
     discount: Money = Field(description="Discount already taken off ``net``.")
     vat: VatAmount
+    income_nominal: str | None = Field(
+        default=None,
+        description="The firm's fee-income nominal for this line (sync setting); none means the "
+        "chart's fee-income account.",
+    )
 
 
 class RecoverableExpenseLine(Part):
@@ -123,6 +128,11 @@ class RecoverableExpenseLine(Part):
     description: str
     net: Money
     vat: VatAmount
+    income_nominal: str | None = Field(
+        default=None,
+        description="The firm's expense-recovery income nominal (sync setting); none means the "
+        "chart's expense-recovery account.",
+    )
 
 
 class BilledDisbursementLine(Part):
@@ -204,7 +214,10 @@ class BillPaymentReceived(ClioEvent):
     paid_on: date
     amount: Money
     paid_from: AccountKind
-    bank_account_id: int = Field(description="The Clio bank account the money came from.")
+    bank_account_id: int = Field(
+        description="From client money: the client (trust) account the money left. From office: "
+        "the office account it was paid into (the only account Clio names)."
+    )
     office_bank_account_id: int | None = Field(
         default=None,
         description="For a payment from client money: the office account it was transferred to.",
@@ -305,7 +318,7 @@ class PurchaseInvoiceRecorded(ClioEvent):
     event_type = "clio.purchase_invoice.recorded"
     invoice_id: int = Field(description="The Clio expense entry id the invoice stands for.")
     matter_id: int | None
-    supplier: str
+    supplier: str | None = Field(description="None where Clio names no vendor.")
     invoiced_on: date
     description: str
     net: Money

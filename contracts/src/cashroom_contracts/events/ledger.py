@@ -37,7 +37,11 @@ class JournalLine(Part):
     ledger_side: AccountKind | None = Field(
         default=None, description="Office or client column of the matter's ledger card."
     )
-    bank_account_id: int | None = Field(default=None, description="Set on bank nominal lines.")
+    bank_account_id: int | None = Field(
+        default=None,
+        description="The bank account: set on bank nominal lines, and on client-column lines "
+        "(which client account holds the matter's money).",
+    )
     vat_code: str | None = Field(
         default=None, description="VAT tag for the return: output_standard, input_standard ..."
     )
@@ -67,6 +71,9 @@ class AccountRole(StrEnum):
     PURCHASE_LEDGER_CONTROL = "purchase_ledger_control"
     CLIENT_SUSPENSE = "client_suspense"
     CREDIT_NOTES = "credit_notes"
+    DISCOUNTS_ALLOWED = "discounts_allowed"
+    SUNDRY_OVERHEADS = "sundry_overheads"
+    CAPITAL = "capital"
     RETAINED_EARNINGS = "retained_earnings"
 
 

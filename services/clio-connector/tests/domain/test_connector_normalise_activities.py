@@ -17,7 +17,7 @@ from cashroom_contracts.events.clio import (
 )
 from cashroom_contracts.events.common import AccountKind, VatTreatment
 from cashroom_contracts.money import Money
-from clio_connector.domain.normalise import NO_VENDOR, classify_activity, normalise_activity
+from clio_connector.domain.normalise import classify_activity, normalise_activity
 from clio_connector.domain.outcomes import (
     Flagged,
     FlagReason,
@@ -146,7 +146,7 @@ class TestDisbursementsWithoutAVendor:
 
         assert isinstance(payload, PurchaseInvoiceRecorded)
         assert (payload.invoice_id, payload.matter_id) == (9911220002, 2231104567)
-        assert payload.supplier == NO_VENDOR
+        assert payload.supplier is None  # Clio names no vendor: a linked outlay, supplier unknown
         assert payload.invoiced_on == date(2026, 2, 3)
         assert payload.net == Money.of("150.00", "EUR")
 

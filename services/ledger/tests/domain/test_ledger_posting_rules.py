@@ -48,8 +48,10 @@ from ledger_domain_builders import (
 )
 
 from cashroom_contracts.events.common import AccountKind, VatTreatment
+from cashroom_ledger.domain.accounts import AccountType
 from cashroom_ledger.domain.decisions import Post
 from cashroom_ledger.domain.journals import JournalKind, VatTag
+from cashroom_ledger.domain.outcomes import Rejected
 from cashroom_ledger.domain.posting_rules import client_money_received as receipt_rule
 from cashroom_ledger.domain.posting_rules import decide
 
@@ -91,6 +93,27 @@ def test_a_bill_credits_each_income_and_moves_billed_disbursements_out_of_unbill
     assert tags[(FEES, fees)] is VatTag.SALES_STANDARD
     assert tags[(VAT_OUTPUT, vat)] is VatTag.OUTPUT_VAT
     assert journal.kind is JournalKind.BILL and journal.posted_on == bill.issued_on
+
+
+def test_fee_income_goes_to_the_nominal_the_firm_named_in_its_sync_settings() -> None:
+    ledger = new_ledger()
+    chart = ledger.chart
+    other_income = next(
+        a.code for a in chart if a.type is AccountType.INCOME and a.code not in (FEES, DISCOUNTS)
+    )
+    named = fee("1000.00", "200.00").model_copy(update={"income_nominal": other_income})
+    journal = only_journal(send(ledger, bill_approved(bill_content(12, fees=[named]))))
+    assert (other_income, CR, 100000, None, None, None) in lines_of(journal)
+    assert not any(line.account_code == FEES for line in journal.lines)
+
+
+def test_a_bill_naming_an_income_nominal_not_in_the_chart_is_rejected() -> None:
+    ledger = new_ledger()
+    named = fee("1000.00", "200.00").model_copy(update={"income_nominal": "9999"})
+    (outcome,) = send(ledger, bill_approved(bill_content(13, fees=[named])))
+    assert isinstance(outcome, Rejected)
+    assert "names income nominal 9999, which is not in the chart of accounts" in outcome.reason
+    assert ledger.journals == ()
 
 
 def test_a_bill_level_discount_not_spread_over_the_fees_is_its_own_line() -> None:

@@ -74,7 +74,7 @@ def test_a_nominal_publishes_with_its_role_where_the_contract_knows_it() -> None
     assert debtors.role is contract.AccountRole.DEBTORS_CONTROL
     assert debtors.currency == "GBP"
     sundry = account_upserted(chart, chart.account(chart.code_for(AccountRole.SUNDRY_OVERHEADS)))
-    assert sundry.role is None
+    assert sundry.role is contract.AccountRole.SUNDRY_OVERHEADS
 
 
 def test_every_journal_carries_the_clio_record_its_version_and_the_event_that_caused_it() -> None:

@@ -517,7 +517,7 @@ def _disbursement(
             source=ctx.source,
             invoice_id=ctx.record_id,
             matter_id=matter_id,
-            supplier=vendor or NO_VENDOR,
+            supplier=vendor or None,
             invoiced_on=day,
             description=text,
             net=net,
@@ -922,12 +922,17 @@ def _bill_content(
                     net=net,
                     discount=_m(line.line_discount + share, currency),
                     vat=vat,
+                    income_nominal=settings.default_fee_nominal,
                 )
             )
         elif line.kind is WorkKind.RECOVERABLE_EXPENSE:
             recoverable.append(
                 RecoverableExpenseLine(
-                    line_id=line.line_id, description=line.description, net=net, vat=vat
+                    line_id=line.line_id,
+                    description=line.description,
+                    net=net,
+                    vat=vat,
+                    income_nominal=settings.expense_income_nominal,
                 )
             )
         else:

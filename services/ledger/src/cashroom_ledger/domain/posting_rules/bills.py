@@ -42,7 +42,7 @@ from cashroom_contracts.events.clio import (
 from cashroom_contracts.events.common import AccountKind, VatTreatment
 from cashroom_contracts.events.ledger import ExceptionKind
 from cashroom_contracts.money import Money
-from cashroom_ledger.domain.accounts import AccountRole
+from cashroom_ledger.domain.accounts import AccountRole, AccountType, ChartOfAccounts
 from cashroom_ledger.domain.decisions import (
     BillFacts,
     Decision,
@@ -134,6 +134,25 @@ def credit_memo_issued(
     )
 
 
+def _income_nominal(chart: ChartOfAccounts, what: str, named: str | None, role: AccountRole) -> str:
+    """The nominal a bill line's income goes to: the one the firm named, else the role's."""
+    if named is None:
+        return chart.code_for(role)
+    account = chart.get(named)
+    if account is None:
+        raise reject(
+            RejectReason.UNKNOWN_ACCOUNT,
+            f"{what} names income nominal {named}, which is not in the chart of accounts",
+        )
+    if account.type is not AccountType.INCOME:
+        raise reject(
+            RejectReason.UNKNOWN_ACCOUNT,
+            f"{what} names nominal {named} ({account.name}) for income, but it is "
+            f"{account.type.value}",
+        )
+    return named
+
+
 def _bill(bill: BillContent, view: LedgerView, *, reversal_reason: str) -> Decision:
     chart = view.chart
     currency = chart.currency
@@ -159,17 +178,22 @@ def _bill(bill: BillContent, view: LedgerView, *, reversal_reason: str) -> Decis
     if bill.bill_level_discount.amount_minor < 0:
         raise reject(RejectReason.AMOUNT_NOT_POSITIVE, f"{what} has a negative discount")
 
-    income: dict[tuple[AccountRole, VatTag], int] = defaultdict(int)
+    # Keyed by (nominal code, role, VAT tag): the firm may name its own fee and expense-recovery
+    # nominals in its sync settings; otherwise the chart's account for the role is used.
+    income: dict[tuple[str, AccountRole, VatTag], int] = defaultdict(int)
     vat = 0
     for fee in bill.fees:
         _standard_only_if_rated(what, fee.vat.rate_basis_points, fee.vat.amount)
         tag = VatTag.SALES_STANDARD if fee.vat.rate_basis_points else VatTag.SALES_ZERO_RATED
-        income[(AccountRole.FEE_INCOME, tag)] += fee.net.amount_minor
+        code = _income_nominal(chart, what, fee.income_nominal, AccountRole.FEE_INCOME)
+        income[(code, AccountRole.FEE_INCOME, tag)] += fee.net.amount_minor
         vat += fee.vat.amount.amount_minor
     for expense in bill.recoverable_expenses:
         _standard_only_if_rated(what, expense.vat.rate_basis_points, expense.vat.amount)
         tag = VatTag.SALES_STANDARD if expense.vat.rate_basis_points else VatTag.SALES_ZERO_RATED
-        income[(AccountRole.EXPENSE_RECOVERY_INCOME, tag)] += expense.net.amount_minor
+        role = AccountRole.EXPENSE_RECOVERY_INCOME
+        code = _income_nominal(chart, what, expense.income_nominal, role)
+        income[(code, role, tag)] += expense.net.amount_minor
         vat += expense.vat.amount.amount_minor
     under_review = []
     reviewed_nets = 0
@@ -189,7 +213,8 @@ def _bill(bill: BillContent, view: LedgerView, *, reversal_reason: str) -> Decis
                 f"{disbursement.vat_treatment.value} but carries VAT of {disbursement.vat.amount}",
             )
         tag = SALE_TAGS[disbursement.vat_treatment]
-        income[(AccountRole.UNBILLED_DISBURSEMENTS, tag)] += disbursement.net.amount_minor
+        role = AccountRole.UNBILLED_DISBURSEMENTS
+        income[(chart.code_for(role), role, tag)] += disbursement.net.amount_minor
 
     _check_totals(bill, what, nets=sum(income.values()) + reviewed_nets, vat=vat)
     if under_review:
@@ -216,10 +241,10 @@ def _bill(bill: BillContent, view: LedgerView, *, reversal_reason: str) -> Decis
     if discount:
         discounts = chart.code_for(AccountRole.DISCOUNTS_ALLOWED)
         lines.append(debit(discounts, money(discount, currency), narrative="bill-level discount"))
-    for (role, tag), net in sorted(income.items()):
+    for (code, role, tag), net in sorted(income.items()):
         if not net:
             continue
-        code, amount = chart.code_for(role), money(net, currency)
+        amount = money(net, currency)
         if role is AccountRole.UNBILLED_DISBURSEMENTS:
             lines.append(credit(code, amount, matter_id=m, ledger_side=office, vat_tag=tag))
         else:

@@ -117,7 +117,7 @@ def purchase_invoice_recorded(
     return supplier_invoice(
         view,
         invoiced_on=event.invoiced_on,
-        supplier=event.supplier,
+        supplier=event.supplier or "a supplier Clio does not name",
         matter_id=event.matter_id,
         account_code=None,
         net=event.net,
