@@ -1,0 +1,77 @@
+"""The chassis's consumer, plus two things reporting needs around each event:
+
+- **positions**: the offset of each firm's last event per topic partition, and its time, recorded
+  in the same transaction as the event's effects, so every report can say which events it
+  reflects;
+- **the rebuild gate**: while a firm's read models are being rebuilt, the live consumer leaves
+  that firm's events to the rebuild (which reads every topic to its end before it lets go).
+  The gate is the firm's row, share-locked before the inbox is touched; the rebuild holds it
+  exclusively for its final catch-up, so no event falls between the two.
+"""
+
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cashroom_chassis.consumer import EventConsumer
+from cashroom_chassis.db import UnitOfWork
+from cashroom_contracts.envelope import Envelope, EventPayload
+from cashroom_reporting.db.tables import firms, positions
+
+
+async def record_position(
+    session: AsyncSession, firm_id: str, topic: str, partition: int, offset: int, event: Any
+) -> None:
+    statement = insert(positions).values(
+        firm_id=firm_id, topic=topic, partition=partition, offset=offset, event_time=event.time
+    )
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=["firm_id", "topic", "partition"],
+            set_={
+                "offset": text('GREATEST(positions."offset", EXCLUDED."offset")'),
+                "event_time": text("GREATEST(positions.event_time, EXCLUDED.event_time)"),
+            },
+        )
+    )
+
+
+async def firm_is_rebuilding(session: AsyncSession, firm_id: str) -> bool:
+    """Make sure the firm has its row, share-lock it for this transaction, and say whether a
+    rebuild has the firm."""
+    await session.execute(insert(firms).values(firm_id=firm_id).on_conflict_do_nothing())
+    rebuilding = await session.scalar(
+        text("SELECT rebuilding FROM firms WHERE firm_id = :f FOR SHARE"), {"f": firm_id}
+    )
+    return bool(rebuilding)
+
+
+class ReportingConsumer(EventConsumer):
+    """An ``EventConsumer`` whose every event also records its position, and which skips the
+    events of a firm that is being rebuilt."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._gates: weakref.WeakKeyDictionary[UnitOfWork, dict[str, bool]] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    async def _apply(
+        self, uow: UnitOfWork, record: ConsumerRecord[Any, Any], event: Envelope[EventPayload]
+    ) -> None:
+        gates = self._gates.setdefault(uow, {})
+        firm = event.firm_id
+        if firm not in gates:
+            gates[firm] = await firm_is_rebuilding(uow.session, firm)
+        if gates[firm]:
+            return  # the rebuild reads this event from the topic itself
+        await super()._apply(uow, record, event)
+        await record_position(
+            uow.session, firm, record.topic, record.partition, record.offset, event
+        )

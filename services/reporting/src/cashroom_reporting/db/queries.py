@@ -1,0 +1,496 @@
+"""Reads for the reports. Balances as of a date come from the current-balance tables, except for
+the keys that moved after that date, whose balance is the cumulative sum of their last daily row
+on or before it (one index lookup each): never a scan of the journal."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cashroom_reporting.domain.document import Consistency, Position
+from cashroom_reporting.domain.facts import (
+    AuditRow,
+    BankAccountInfo,
+    BillInfo,
+    BreachInfo,
+    ExceptionInfo,
+    InvoiceInfo,
+    LedgerLine,
+    MatterBalance,
+    MatterInfo,
+    OpenItem,
+    SyncRow,
+    UnbilledWork,
+)
+from cashroom_reporting.domain.postings import Movement
+
+
+@dataclass(frozen=True, slots=True)
+class FirmState:
+    firm_id: str
+    name: str | None
+    books_currency: str | None
+    rebuilding: bool
+    rebuild_started_at: datetime | None
+    rebuild_finished_at: datetime | None
+    rebuild_events: int | None
+    rebuild_error: str | None
+    events_seen: bool
+
+
+async def firm_state(session: AsyncSession, firm_id: str) -> FirmState | None:
+    row = (
+        await session.execute(
+            text(
+                "SELECT f.*, EXISTS (SELECT 1 FROM positions p WHERE p.firm_id = f.firm_id) "
+                "AS events_seen FROM firms f WHERE f.firm_id = :f"
+            ),
+            {"f": firm_id},
+        )
+    ).first()
+    if row is None:
+        return None
+    return FirmState(
+        row.firm_id,
+        row.name,
+        row.books_currency,
+        row.rebuilding,
+        row.rebuild_started_at,
+        row.rebuild_finished_at,
+        row.rebuild_events,
+        row.rebuild_error,
+        row.events_seen,
+    )
+
+
+async def consistency(session: AsyncSession, firm_id: str) -> Consistency:
+    rows = (
+        await session.execute(
+            text(
+                'SELECT topic, partition, "offset", event_time FROM positions '
+                "WHERE firm_id = :f ORDER BY topic, partition"
+            ),
+            {"f": firm_id},
+        )
+    ).all()
+    return Consistency(
+        [Position(r.topic, r.partition, r.offset) for r in rows],
+        max((r.event_time for r in rows), default=None),
+    )
+
+
+async def currencies(session: AsyncSession, firm_id: str) -> set[str]:
+    return set(
+        await session.scalars(
+            text("SELECT DISTINCT currency FROM account_balances WHERE firm_id = :f"),
+            {"f": firm_id},
+        )
+    )
+
+
+# --- balances --------------------------------------------------------------------------------
+
+_ACCOUNTS_AS_OF = text("""
+SELECT b.account_code,
+       COALESCE(x.cum_debit, b.debit_total) AS debit,
+       COALESCE(x.cum_credit, b.credit_total) AS credit
+FROM account_balances b
+LEFT JOIN LATERAL (
+    SELECT d.cum_debit, d.cum_credit FROM account_daily d
+    WHERE b.last_movement_on > :d
+      AND d.firm_id = b.firm_id AND d.account_code = b.account_code AND d.currency = b.currency
+      AND d.day <= :d
+    ORDER BY d.day DESC LIMIT 1
+) AS x ON true
+WHERE b.firm_id = :f AND b.currency = :c AND b.first_movement_on <= :d
+ORDER BY b.account_code
+""")
+
+
+async def account_balances(
+    session: AsyncSession, firm_id: str, currency: str, as_of: date
+) -> dict[str, Movement]:
+    """Each nominal's cumulative debits and credits through ``as_of``."""
+    rows = await session.execute(_ACCOUNTS_AS_OF, {"f": firm_id, "c": currency, "d": as_of})
+    return {r.account_code: Movement(r.debit, r.credit) for r in rows}
+
+
+async def account_movements(
+    session: AsyncSession, firm_id: str, currency: str, start: date, end: date
+) -> dict[str, Movement]:
+    """Each nominal's debits and credits dated from ``start`` to ``end`` inclusive."""
+    closing = await account_balances(session, firm_id, currency, end)
+    opening = await account_balances(session, firm_id, currency, start - timedelta(days=1))
+    moved = {}
+    for code, total in closing.items():
+        before = opening.get(code, Movement(0, 0))
+        movement = Movement(total.debit - before.debit, total.credit - before.credit)
+        if movement.debit or movement.credit:
+            moved[code] = movement
+    return moved
+
+
+_MATTERS_AS_OF = """
+SELECT b.matter_id, b.side, b.account_code,
+       COALESCE(x.cum_debit, b.debit_total) AS debit,
+       COALESCE(x.cum_credit, b.credit_total) AS credit,
+       COALESCE(x.day, b.last_movement_on) AS last_movement_on
+FROM matter_balances b
+LEFT JOIN LATERAL (
+    SELECT d.day, d.cum_debit, d.cum_credit FROM matter_daily d
+    WHERE b.last_movement_on > :d
+      AND d.firm_id = b.firm_id AND d.matter_id = b.matter_id AND d.side = b.side
+      AND d.account_code = b.account_code AND d.currency = b.currency AND d.day <= :d
+    ORDER BY d.day DESC LIMIT 1
+) AS x ON true
+WHERE b.firm_id = :f AND b.currency = :c AND b.first_movement_on <= :d {extra}
+"""
+
+
+async def matter_balances(
+    session: AsyncSession,
+    firm_id: str,
+    currency: str,
+    as_of: date,
+    *,
+    matter_id: int | None = None,
+    side: str | None = None,
+) -> list[MatterBalance]:
+    extra = ""
+    params: dict[str, object] = {"f": firm_id, "c": currency, "d": as_of}
+    if matter_id is not None:
+        extra += " AND b.matter_id = :m"
+        params["m"] = matter_id
+    if side is not None:
+        extra += " AND b.side = :s"
+        params["s"] = side
+    rows = await session.execute(text(_MATTERS_AS_OF.format(extra=extra)), params)
+    return [
+        MatterBalance(
+            r.matter_id, r.side, r.account_code, Movement(r.debit, r.credit), r.last_movement_on
+        )
+        for r in rows
+    ]
+
+
+async def matter_exists(session: AsyncSession, firm_id: str, matter_id: int) -> bool:
+    found = await session.scalar(
+        text(
+            "SELECT EXISTS (SELECT 1 FROM matters WHERE firm_id = :f AND matter_id = :m) "
+            "OR EXISTS (SELECT 1 FROM matter_balances WHERE firm_id = :f AND matter_id = :m)"
+        ),
+        {"f": firm_id, "m": matter_id},
+    )
+    return bool(found)
+
+
+async def matter_infos(
+    session: AsyncSession, firm_id: str, matter_ids: Collection[int]
+) -> dict[int, MatterInfo]:
+    if not matter_ids:
+        return {}
+    rows = await session.execute(
+        text(
+            "SELECT m.matter_id, m.reference, m.description, m.client_id, c.name AS client_name, "
+            "m.fee_earner, m.status, m.opened_on FROM matters m LEFT JOIN clients c "
+            "ON c.firm_id = m.firm_id AND c.client_id = m.client_id "
+            "WHERE m.firm_id = :f AND m.matter_id = ANY(:ids)"
+        ),
+        {"f": firm_id, "ids": sorted(matter_ids)},
+    )
+    return {
+        r.matter_id: MatterInfo(
+            r.matter_id,
+            r.reference,
+            r.description,
+            r.client_id,
+            r.client_name or f"client {r.client_id}",
+            r.fee_earner,
+            r.status,
+            r.opened_on,
+        )
+        for r in rows
+    }
+
+
+# --- sub-ledger items ------------------------------------------------------------------------
+
+_OPEN_ITEMS = text("""
+SELECT i.item_key, i.account_code, i.matter_id, i.opened_on,
+       COALESCE(x.debit, i.debit_total) AS debit, COALESCE(x.credit, i.credit_total) AS credit
+FROM ledger_items i
+LEFT JOIN LATERAL (
+    SELECT SUM(l.debit) AS debit, SUM(l.credit) AS credit FROM journal_lines l
+    WHERE i.last_movement_on > :d
+      AND l.firm_id = i.firm_id AND l.account_code = i.account_code
+      AND l.item_key = i.item_key AND l.currency = i.currency AND l.posted_on <= :d
+) AS x ON i.last_movement_on > :d
+WHERE i.firm_id = :f AND i.account_code = ANY(:codes) AND i.currency = :c
+  AND i.opened_on <= :d AND (i.closed_on IS NULL OR i.closed_on > :d)
+""")
+
+
+async def open_items(
+    session: AsyncSession, firm_id: str, codes: Collection[str], currency: str, as_of: date
+) -> list[OpenItem]:
+    rows = await session.execute(
+        _OPEN_ITEMS, {"f": firm_id, "codes": sorted(codes), "c": currency, "d": as_of}
+    )
+    items = [
+        OpenItem(r.item_key, r.account_code, r.matter_id, r.opened_on, Movement(r.debit, r.credit))
+        for r in rows
+    ]
+    return [i for i in items if i.movement.net != 0]
+
+
+async def bills(
+    session: AsyncSession, firm_id: str, bill_ids: Collection[int]
+) -> dict[int, BillInfo]:
+    if not bill_ids:
+        return {}
+    rows = await session.execute(
+        text(
+            "SELECT bill_id, bill_number, issued_on, due_on, fees, vat, disbursements, total, "
+            "voided_on FROM bills WHERE firm_id = :f AND bill_id = ANY(:ids)"
+        ),
+        {"f": firm_id, "ids": sorted(bill_ids)},
+    )
+    return {r.bill_id: BillInfo(*r) for r in rows}
+
+
+async def invoices(
+    session: AsyncSession, firm_id: str, invoice_ids: Collection[int]
+) -> dict[int, InvoiceInfo]:
+    if not invoice_ids:
+        return {}
+    rows = await session.execute(
+        text(
+            "SELECT invoice_id, supplier, matter_id, invoiced_on, description, net, vat "
+            "FROM purchase_invoices WHERE firm_id = :f AND invoice_id = ANY(:ids)"
+        ),
+        {"f": firm_id, "ids": sorted(invoice_ids)},
+    )
+    return {r.invoice_id: InvoiceInfo(*r) for r in rows}
+
+
+async def unbilled_work(
+    session: AsyncSession, firm_id: str, currency: str, as_of: date
+) -> list[UnbilledWork]:
+    rows = await session.execute(
+        text(
+            "SELECT matter_id, kind, SUM(value) AS value, COUNT(*) AS entries, "
+            "MIN(recorded_on) AS oldest, MIN(fee_earner) AS fee_earner FROM work_entries "
+            "WHERE firm_id = :f AND NOT billed AND currency = :c AND recorded_on <= :d "
+            "GROUP BY matter_id, kind ORDER BY matter_id, kind"
+        ),
+        {"f": firm_id, "c": currency, "d": as_of},
+    )
+    return [UnbilledWork(*r) for r in rows]
+
+
+async def last_bill_dates(
+    session: AsyncSession, firm_id: str, matter_ids: Collection[int], as_of: date
+) -> dict[int, date]:
+    if not matter_ids:
+        return {}
+    rows = await session.execute(
+        text(
+            "SELECT matter_id, MAX(issued_on) AS last FROM bills WHERE firm_id = :f "
+            "AND matter_id = ANY(:ids) AND issued_on <= :d AND voided_on IS NULL "
+            "GROUP BY matter_id"
+        ),
+        {"f": firm_id, "ids": sorted(matter_ids), "d": as_of},
+    )
+    return {r.matter_id: r.last for r in rows}
+
+
+# --- lines -----------------------------------------------------------------------------------
+
+_LINES = """
+SELECT l.posted_on, CAST(l.journal_id AS text) AS journal_id, j.kind,
+       COALESCE(l.narrative, j.narrative) AS narrative, l.account_code, l.side,
+       l.debit, l.credit, j.entered_by
+FROM journal_lines l JOIN journals j ON j.firm_id = l.firm_id AND j.journal_id = l.journal_id
+WHERE l.firm_id = :f AND {where} AND l.currency = :c AND l.posted_on BETWEEN :start AND :end
+ORDER BY l.posted_on, l.seq
+LIMIT :limit
+"""
+
+
+async def lines(
+    session: AsyncSession,
+    firm_id: str,
+    currency: str,
+    start: date,
+    end: date,
+    *,
+    matter_id: int | None = None,
+    account_code: str | None = None,
+    limit: int = 100_000,
+) -> list[LedgerLine]:
+    where = "l.matter_id = :m" if matter_id is not None else "l.account_code = :a"
+    rows = await session.execute(
+        text(_LINES.format(where=where)),
+        {
+            "f": firm_id,
+            "c": currency,
+            "start": start,
+            "end": end,
+            "m": matter_id,
+            "a": account_code,
+            "limit": limit,
+        },
+    )
+    return [
+        LedgerLine(
+            r.posted_on,
+            r.journal_id,
+            r.kind,
+            r.narrative,
+            r.account_code,
+            r.side,
+            Movement(r.debit, r.credit),
+            r.entered_by,
+        )
+        for r in rows
+    ]
+
+
+async def account_known(session: AsyncSession, firm_id: str, code: str) -> bool:
+    found = await session.scalar(
+        text(
+            "SELECT EXISTS (SELECT 1 FROM account_balances WHERE firm_id = :f AND account_code = :a)"
+            " OR EXISTS (SELECT 1 FROM chart_accounts WHERE firm_id = :f AND code = :a)"
+        ),
+        {"f": firm_id, "a": code},
+    )
+    return bool(found)
+
+
+# --- VAT -------------------------------------------------------------------------------------
+
+
+async def vat_totals(
+    session: AsyncSession, firm_id: str, currency: str, start: date, end: date
+) -> dict[str, Movement]:
+    rows = await session.execute(
+        text(
+            "SELECT vat_code, SUM(debit) AS debit, SUM(credit) AS credit FROM vat_daily "
+            "WHERE firm_id = :f AND currency = :c AND day BETWEEN :start AND :end "
+            "GROUP BY vat_code ORDER BY vat_code"
+        ),
+        {"f": firm_id, "c": currency, "start": start, "end": end},
+    )
+    return {r.vat_code: Movement(r.debit, r.credit) for r in rows}
+
+
+# --- breaches and reconciliations ------------------------------------------------------------
+
+
+async def exceptions(session: AsyncSession, firm_id: str, as_of: date) -> list[ExceptionInfo]:
+    rows = await session.execute(
+        text(
+            "SELECT CAST(exception_id AS text), kind, matter_id, raised_on, amount, detail, "
+            "CASE WHEN resolved_on <= :d THEN resolution END, "
+            "CASE WHEN resolved_on <= :d THEN resolved_by END, "
+            "CASE WHEN resolved_on <= :d THEN resolution_reason END, "
+            "CASE WHEN resolved_on <= :d THEN resolved_on END "
+            "FROM exceptions WHERE firm_id = :f AND raised_on <= :d "
+            "ORDER BY raised_on, exception_id"
+        ),
+        {"f": firm_id, "d": as_of},
+    )
+    return [ExceptionInfo(*r) for r in rows]
+
+
+async def breaches(session: AsyncSession, firm_id: str, as_of: date) -> list[BreachInfo]:
+    rows = await session.execute(
+        text(
+            "SELECT CAST(breach_id AS text), kind, bank_account_id, detected_on, detail, "
+            "last_reconciled_on FROM breaches WHERE firm_id = :f AND detected_on <= :d "
+            "ORDER BY detected_on, breach_id"
+        ),
+        {"f": firm_id, "d": as_of},
+    )
+    return [BreachInfo(*r) for r in rows]
+
+
+async def bank_accounts(session: AsyncSession, firm_id: str, as_of: date) -> list[BankAccountInfo]:
+    rows = await session.execute(
+        text(
+            "SELECT b.bank_account_id, b.name, b.kind, b.currency, "
+            "(SELECT MAX(r.as_of) FROM reconciliations r WHERE r.firm_id = b.firm_id "
+            " AND r.bank_account_id = b.bank_account_id AND r.as_of <= :d) AS last_reconciled_on "
+            "FROM bank_accounts b WHERE b.firm_id = :f ORDER BY b.bank_account_id"
+        ),
+        {"f": firm_id, "d": as_of},
+    )
+    return [BankAccountInfo(*r) for r in rows]
+
+
+# --- sync and audit --------------------------------------------------------------------------
+
+
+async def sync_rows(session: AsyncSession, firm_id: str) -> list[SyncRow]:
+    rows = await session.execute(
+        text(
+            "SELECT object_type, currency, records, versions, amount, deleted, posted, held, "
+            "rejected, last_synced_at FROM sync_totals WHERE firm_id = :f "
+            "AND (records <> 0 OR deleted <> 0 OR versions <> 0) ORDER BY object_type, currency"
+        ),
+        {"f": firm_id},
+    )
+    return [SyncRow(*r) for r in rows]
+
+
+async def audit_rows(
+    session: AsyncSession,
+    firm_id: str,
+    start: date,
+    end: date,
+    *,
+    limit: int,
+    offset: int,
+    entity_type: str | None,
+    action: str | None,
+) -> tuple[list[AuditRow], bool]:
+    """A page of the audit trail, oldest first, and whether more follow."""
+    where = "firm_id = :f AND occurred_at >= :start AND occurred_at < :end"
+    params: dict[str, object] = {
+        "f": firm_id,
+        "start": datetime.combine(start, time.min, tzinfo=UTC),
+        "end": datetime.combine(end + timedelta(days=1), time.min, tzinfo=UTC),
+        "limit": limit + 1,
+        "offset": offset,
+    }
+    if entity_type:
+        where += " AND entity_type = :et"
+        params["et"] = entity_type
+    if action:
+        where += " AND action = :ac"
+        params["ac"] = action
+    rows = await session.execute(
+        text(
+            "SELECT occurred_at, actor, action, entity_type, entity_id, summary, reason, "
+            f"source_ref, CAST(event_id AS text) FROM audit_log WHERE {where} "
+            "ORDER BY occurred_at, event_id LIMIT :limit OFFSET :offset"
+        ),
+        params,
+    )
+    found = [AuditRow(*r) for r in rows]
+    return found[:limit], len(found) > limit
+
+
+def item_ids(keys: Sequence[str], prefix: str) -> set[int]:
+    """The Clio ids in item keys like ``bill:123``."""
+    found = set()
+    for key in keys:
+        if key.startswith(prefix + ":"):
+            tail = key[len(prefix) + 1 :]
+            if tail.isdigit():
+                found.add(int(tail))
+    return found

@@ -1,0 +1,309 @@
+"""VAT return (§3.10), sync summary (I-21) and audit trail (§3.13)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+from cashroom_reporting.domain.chart import AccountRole, Chart
+from cashroom_reporting.domain.document import (
+    Check,
+    Col,
+    Consistency,
+    Figure,
+    Kind,
+    Report,
+    Row,
+    Section,
+    as_at,
+    between,
+    make_report,
+)
+from cashroom_reporting.domain.facts import AuditRow, Header, SyncRow
+from cashroom_reporting.domain.financial import balance_of
+from cashroom_reporting.domain.postings import Movement
+from cashroom_reporting.domain.vat import Scheme, TagTotals, VatTag, irish_vat3, uk_return
+
+M = Kind.MONEY
+
+TAG_BOXES: Mapping[str, str] = {
+    VatTag.OUTPUT_VAT: "UK 1 / IE T1",
+    VatTag.ACQUISITION_VAT: "UK 2 / IE T1",
+    VatTag.INPUT_VAT: "UK 4 / IE T2",
+    VatTag.SALES_STANDARD: "UK 6",
+    VatTag.SALES_ZERO_RATED: "UK 6",
+    VatTag.SALES_EXEMPT: "UK 6",
+    VatTag.PURCHASES_STANDARD: "UK 7",
+    VatTag.PURCHASES_ZERO_RATED: "UK 7",
+    VatTag.PURCHASES_EXEMPT: "UK 7",
+    VatTag.SALES_EU_GOODS: "UK 6, 8 / IE E1",
+    VatTag.ACQUISITIONS_EU_GOODS: "UK 7, 9 / IE E2",
+    VatTag.SALES_EU_SERVICES: "IE ES1",
+    VatTag.PURCHASES_EU_SERVICES: "IE ES2",
+    VatTag.OUTSIDE_SCOPE: "none (outside the scope of VAT)",
+}
+
+
+def vat_return(
+    header: Header,
+    consistency: Consistency,
+    chart: Chart,
+    by_tag: Mapping[str, Movement],
+    nominals: Mapping[str, Movement],
+    start: date,
+    end: date,
+    scheme: Scheme,
+) -> Report:
+    totals = TagTotals(by_tag)
+    unclassified = totals.unclassified()
+    output_nominal = -balance_of(nominals, chart.codes_with(AccountRole.VAT_OUTPUT))
+    input_nominal = balance_of(nominals, chart.codes_with(AccountRole.VAT_INPUT))
+    tag_rows: list[Row] = [
+        {
+            "vat_code": tag,
+            "box": TAG_BOXES.get(tag, "unclassified: not in any box"),
+            "debit": m.debit,
+            "credit": m.credit,
+            "net": m.net,
+            "unclassified": tag in unclassified,
+        }
+        for tag, m in sorted(by_tag.items())
+    ]
+    figures: list[Figure]
+    if scheme is Scheme.UK:
+        r = uk_return(totals)
+        title = "VAT return (UK, 9 boxes)"
+        figures = [
+            Figure("box1", "Box 1 VAT due on sales and other outputs", r.box1),
+            Figure("box2", "Box 2 VAT due on acquisitions from the EU", r.box2),
+            Figure("box3", "Box 3 Total VAT due", r.box3),
+            Figure("box4", "Box 4 VAT reclaimed on purchases and other inputs", r.box4),
+            Figure("box5", f"Box 5 Net VAT to {'pay' if r.box5_payable else 'reclaim'}", r.box5),
+            Figure("box6", "Box 6 Total sales excluding VAT (whole units)", r.box6, Kind.INT),
+            Figure("box7", "Box 7 Total purchases excluding VAT (whole units)", r.box7, Kind.INT),
+            Figure("box8", "Box 8 Supplies of goods to the EU (whole units)", r.box8, Kind.INT),
+            Figure(
+                "box9", "Box 9 Acquisitions of goods from the EU (whole units)", r.box9, Kind.INT
+            ),
+            Figure(
+                "outside_scope_sales",
+                "Outside-scope disbursements billed (excluded)",
+                r.outside_scope_sales,
+            ),
+            Figure(
+                "outside_scope_purchases",
+                "Outside-scope disbursements paid (excluded)",
+                r.outside_scope_purchases,
+            ),
+        ]
+        box1, box4 = r.box1, r.box4
+        checks = [
+            Check(
+                "Box 3 = box 1 + box 2 (I-12)", "box 3", r.box3, "box 1 + box 2", r.box1 + r.box2
+            ),
+            Check(
+                "Box 5 = |box 3 - box 4| (I-12)",
+                "box 5",
+                r.box5,
+                "|box 3 - box 4|",
+                abs(r.box3 - r.box4),
+            ),
+        ]
+    else:
+        v = irish_vat3(totals)
+        title = "VAT return (Ireland, VAT3)"
+        figures = [
+            Figure("t1", "T1 VAT on sales", v.t1),
+            Figure("t2", "T2 VAT on purchases", v.t2),
+            Figure("t3", "T3 Net payable", v.t3),
+            Figure("t4", "T4 Net repayable", v.t4),
+            Figure("e1", "E1 Goods to other EU states", v.e1),
+            Figure("e2", "E2 Goods from other EU states", v.e2),
+            Figure("es1", "ES1 Services to other EU states", v.es1),
+            Figure("es2", "ES2 Services from other EU states", v.es2),
+            Figure(
+                "outside_scope_sales",
+                "Outside-scope outlays billed (excluded)",
+                v.outside_scope_sales,
+            ),
+            Figure(
+                "outside_scope_purchases",
+                "Outside-scope outlays paid (excluded)",
+                v.outside_scope_purchases,
+            ),
+        ]
+        box1 = totals.credit_net(VatTag.OUTPUT_VAT)
+        box4 = v.t2
+        checks = [Check("T3 - T4 = T1 - T2", "T3 - T4", v.t3 - v.t4, "T1 - T2", v.t1 - v.t2)]
+    checks += [
+        Check(
+            "Output VAT tagged equals the VAT output nominal's movement",
+            "tagged",
+            box1,
+            "nominal",
+            output_nominal,
+        ),
+        Check(
+            "Input VAT tagged equals the VAT input nominal's movement",
+            "tagged",
+            box4,
+            "nominal",
+            input_nominal,
+        ),
+        Check(
+            "Every VAT tag is classified",
+            "unknown tags",
+            len(unclassified),
+            "expected",
+            0,
+        ),
+    ]
+    return make_report(
+        header,
+        consistency,
+        "vat-return",
+        title,
+        between(start, end),
+        {"from": start, "to": end, "scheme": scheme.value},
+        [
+            Section(
+                "tags",
+                "Ledger lines by VAT tag in the period",
+                [
+                    Col("vat_code", "VAT tag", width=1.4),
+                    Col("box", "Box", width=1.6),
+                    Col("debit", "Debits", M),
+                    Col("credit", "Credits", M),
+                    Col("net", "Debits - credits", M),
+                ],
+                tag_rows,
+                highlight_key="unclassified",
+            )
+        ],
+        figures,
+        checks,
+        notes=[
+            "Disbursements paid as the client's agent are outside the scope of VAT: "
+            "they are in no box.",
+        ],
+    )
+
+
+def sync_summary(
+    header: Header, consistency: Consistency, rows: Sequence[SyncRow], today: date
+) -> Report:
+    out: list[Row] = []
+    totals = {"records": 0, "posted": 0, "held": 0, "rejected": 0, "deleted": 0}
+    for r in rows:
+        awaiting = r.records - r.posted - r.held - r.rejected
+        out.append(
+            {
+                "object_type": r.object_type,
+                "currency": r.currency,
+                "records": r.records,
+                "versions": r.versions,
+                "amount": r.amount if r.currency else None,
+                "posted": r.posted,
+                "flagged": r.held,
+                "rejected": r.rejected,
+                "awaiting_ledger": awaiting,
+                "deleted": r.deleted,
+                "last_synced_at": r.last_synced_at.isoformat() if r.last_synced_at else None,
+            }
+        )
+        for key in totals:
+            totals[key] += int(getattr(r, key))
+    last = max((r.last_synced_at for r in rows if r.last_synced_at), default=None)
+    return make_report(
+        header,
+        consistency,
+        "sync-summary",
+        "Clio sync summary",
+        as_at(today),
+        {},
+        [
+            Section(
+                "object_types",
+                "Records synced from Clio, by object type",
+                [
+                    Col("object_type", "Clio object", width=1.3),
+                    Col("currency", "Cur.", width=0.4),
+                    Col("records", "Records", Kind.INT, 0.6),
+                    Col("versions", "Versions", Kind.INT, 0.6),
+                    Col("amount", "Money total", M),
+                    Col("posted", "Posted", Kind.INT, 0.6),
+                    Col("flagged", "Flagged", Kind.INT, 0.6),
+                    Col("rejected", "Rejected", Kind.INT, 0.6),
+                    Col("awaiting_ledger", "Awaiting", Kind.INT, 0.6),
+                    Col("deleted", "Deleted", Kind.INT, 0.6),
+                    Col("last_synced_at", "Last synced", width=1.6),
+                ],
+                out,
+                note="Money totals are what each record's latest version is worth (voided bills and "
+                "reversed payments count nothing). Clio's own counts are not published yet, so "
+                "the comparison with what Clio holds is not shown.",
+            )
+        ],
+        [
+            Figure("records", "Records synced", totals["records"], Kind.INT),
+            Figure("posted", "Posted by the ledger", totals["posted"], Kind.INT),
+            Figure("flagged", "Flagged for review", totals["held"], Kind.INT),
+            Figure("rejected", "Rejected", totals["rejected"], Kind.INT),
+            Figure("deleted", "Deleted in Clio", totals["deleted"], Kind.INT),
+            Figure("last_synced_at", "Last sync", last.isoformat() if last else None, Kind.TEXT),
+        ],
+        landscape=True,
+    )
+
+
+def audit_trail(
+    header: Header,
+    consistency: Consistency,
+    rows: Sequence[AuditRow],
+    start: date,
+    end: date,
+    *,
+    limit: int,
+    offset: int,
+    more: bool,
+) -> Report:
+    out: list[Row] = [
+        {
+            "occurred_at": r.occurred_at.isoformat(),
+            "actor": r.actor,
+            "action": r.action,
+            "entity": f"{r.entity_type} {r.entity_id}",
+            "summary": r.summary,
+            "reason": r.reason,
+            "source_ref": r.source_ref,
+            "event_id": r.event_id,
+        }
+        for r in rows
+    ]
+    return make_report(
+        header,
+        consistency,
+        "audit-trail",
+        "Audit trail",
+        between(start, end),
+        {"from": start, "to": end, "limit": limit, "offset": offset, "more": more},
+        [
+            Section(
+                "entries",
+                "Changes, oldest first",
+                [
+                    Col("occurred_at", "When (UTC)", width=1.5),
+                    Col("actor", "Who", width=0.9),
+                    Col("action", "Action", width=0.6),
+                    Col("entity", "What", width=1.6),
+                    Col("summary", "Summary", width=2.6),
+                    Col("reason", "Reason", width=1.4),
+                    Col("source_ref", "Source", width=1.4),
+                ],
+                out,
+                note="More entries follow: ask for the next page with offset." if more else None,
+            )
+        ],
+        [Figure("entries", "Entries on this page", len(out), Kind.INT)],
+        landscape=True,
+    )

@@ -1,0 +1,334 @@
+"""Aged debtors (§3.7), aged creditors (§3.8), unbilled disbursements and WIP (§3.9).
+
+Ageing is open-item: every line on debtors control (purchase ledger control) belongs to an item:
+the bill (supplier invoice) it was posted for, a payment or reversal going to the bill it settles
+or reverses. Credits that name no bill (a credit note, a payment not yet linked to its bill) are
+listed as unallocated. Every item is counted, so the total ties to the control nominal exactly.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from datetime import date
+
+from cashroom_reporting.domain.ageing import BUCKETS, age_in_days, bucket_for
+from cashroom_reporting.domain.chart import AccountRole, Chart
+from cashroom_reporting.domain.document import (
+    Cell,
+    Check,
+    Col,
+    Consistency,
+    Figure,
+    Kind,
+    Report,
+    Row,
+    Section,
+    as_at,
+    make_report,
+)
+from cashroom_reporting.domain.facts import (
+    BillInfo,
+    Header,
+    InvoiceInfo,
+    MatterInfo,
+    OpenItem,
+    UnbilledWork,
+    unknown_matter,
+)
+from cashroom_reporting.domain.financial import balance_of
+from cashroom_reporting.domain.postings import Movement
+
+M = Kind.MONEY
+BUCKET_COLUMNS = [Col(b.key, b.label, M, 0.8) for b in BUCKETS]
+
+
+def _item_id(key: str, prefix: str) -> int | None:
+    head, _, tail = key.partition(":")
+    return int(tail) if head == prefix and tail.isdigit() else None
+
+
+def _describe_source(key: str) -> str:
+    if key.startswith("source:"):
+        _, system, object_type, object_id = [*key.split(":", 3), "", "", ""][:4]
+        return f"{system} {object_type} {object_id}"
+    return key
+
+
+def _bucket_cells(amount: int, days: int) -> dict[str, Cell]:
+    bucket = bucket_for(days)
+    return {b.key: (amount if b is bucket else None) for b in BUCKETS}
+
+
+def aged_debtors(
+    header: Header,
+    consistency: Consistency,
+    chart: Chart,
+    items: Sequence[OpenItem],
+    bills: Mapping[int, BillInfo],
+    infos: Mapping[int, MatterInfo],
+    nominals: Mapping[str, Movement],
+    as_of: date,
+) -> Report:
+    rows: list[Row] = []
+    unallocated: list[Row] = []
+    bucket_totals: dict[str, int] = defaultdict(int)
+    total = 0
+    for item in sorted(items, key=lambda i: (i.opened_on, i.item_key)):
+        outstanding = item.movement.net
+        total += outstanding
+        bill_id = _item_id(item.item_key, "bill")
+        bill = bills.get(bill_id) if bill_id is not None else None
+        dated = bill.issued_on if bill else item.opened_on
+        days = age_in_days(dated, as_of)
+        info = infos.get(item.matter_id) if item.matter_id is not None else None
+        info = info or (unknown_matter(item.matter_id) if item.matter_id is not None else None)
+        row: dict[str, Cell] = {
+            "client_name": info.client_name if info else "",
+            "matter_ref": info.reference if info else "",
+            "bill_number": bill.bill_number if bill else _describe_source(item.item_key),
+            "bill_date": dated,
+            "fee_earner": info.fee_earner if info else None,
+            "bill_total": item.movement.debit,
+            "paid_or_credited": item.movement.credit,
+            "outstanding": outstanding,
+            "days": days,
+            **_bucket_cells(outstanding, days),
+        }
+        bucket_totals[bucket_for(days).key] += outstanding
+        (rows if outstanding > 0 and item.movement.debit else unallocated).append(row)
+    control = balance_of(nominals, chart.codes_with(AccountRole.DEBTORS_CONTROL))
+    columns = [
+        Col("client_name", "Client", width=1.3),
+        Col("matter_ref", "Matter", width=1.0),
+        Col("bill_number", "Bill", width=0.9),
+        Col("bill_date", "Bill date", Kind.DATE, 0.8),
+        Col("fee_earner", "Fee earner", width=0.8),
+        Col("bill_total", "Billed", M, 0.8),
+        Col("paid_or_credited", "Paid/credited", M, 0.8),
+        Col("outstanding", "Outstanding", M, 0.8),
+        *BUCKET_COLUMNS,
+    ]
+    totals: Row = {"client_name": "Totals", "outstanding": total, **bucket_totals}
+    return make_report(
+        header,
+        consistency,
+        "aged-debtors",
+        "Aged debtors",
+        as_at(as_of),
+        {"as_of": as_of},
+        [
+            Section("bills", "Outstanding bills", columns, rows),
+            Section(
+                "unallocated",
+                "Unallocated credits and items without a bill",
+                columns,
+                unallocated,
+                note="Credit notes, and payments not yet matched to a bill, reduce what is owed.",
+            ),
+            Section("totals", "Totals by age", columns, [], totals),
+        ],
+        [Figure("total", "Total outstanding", total)]
+        + [Figure(b.key, b.label, bucket_totals.get(b.key, 0)) for b in BUCKETS],
+        [
+            Check(
+                "Aged debtors total equals debtors control (I-18)",
+                "aged debtors",
+                total,
+                "debtors control",
+                control,
+            )
+        ],
+        landscape=True,
+    )
+
+
+def aged_creditors(
+    header: Header,
+    consistency: Consistency,
+    chart: Chart,
+    items: Sequence[OpenItem],
+    invoices: Mapping[int, InvoiceInfo],
+    infos: Mapping[int, MatterInfo],
+    nominals: Mapping[str, Movement],
+    as_of: date,
+) -> Report:
+    rows: list[Row] = []
+    unallocated: list[Row] = []
+    bucket_totals: dict[str, int] = defaultdict(int)
+    total = 0
+    for item in sorted(items, key=lambda i: (i.opened_on, i.item_key)):
+        outstanding = -item.movement.net  # credit balance: owed to the supplier
+        total += outstanding
+        invoice_id = _item_id(item.item_key, "invoice")
+        invoice = invoices.get(invoice_id) if invoice_id is not None else None
+        dated = invoice.invoiced_on if invoice else item.opened_on
+        days = age_in_days(dated, as_of)
+        matter_id = invoice.matter_id if invoice else item.matter_id
+        info = (
+            (infos.get(matter_id) or unknown_matter(matter_id)) if matter_id is not None else None
+        )
+        row: dict[str, Cell] = {
+            "supplier": invoice.supplier if invoice else "(supplier not yet synced)",
+            "invoice": str(invoice.invoice_id) if invoice else _describe_source(item.item_key),
+            "invoice_date": dated,
+            "matter_ref": info.reference if info else "",
+            "net": invoice.net if invoice else None,
+            "vat": invoice.vat if invoice else None,
+            "gross": item.movement.credit,
+            "paid": item.movement.debit,
+            "outstanding": outstanding,
+            "days": days,
+            **_bucket_cells(outstanding, days),
+        }
+        bucket_totals[bucket_for(days).key] += outstanding
+        (rows if outstanding > 0 and item.movement.credit else unallocated).append(row)
+    control = -balance_of(nominals, chart.codes_with(AccountRole.PURCHASE_LEDGER_CONTROL))
+    columns = [
+        Col("supplier", "Supplier", width=1.3),
+        Col("invoice", "Invoice", width=0.8),
+        Col("invoice_date", "Date", Kind.DATE, 0.8),
+        Col("matter_ref", "Matter", width=0.9),
+        Col("net", "Net", M, 0.7),
+        Col("vat", "VAT", M, 0.6),
+        Col("gross", "Gross", M, 0.7),
+        Col("paid", "Paid", M, 0.7),
+        Col("outstanding", "Outstanding", M, 0.8),
+        *BUCKET_COLUMNS,
+    ]
+    return make_report(
+        header,
+        consistency,
+        "aged-creditors",
+        "Aged creditors",
+        as_at(as_of),
+        {"as_of": as_of},
+        [
+            Section("invoices", "Unpaid supplier invoices", columns, rows),
+            Section(
+                "unallocated",
+                "Unallocated payments and items without an invoice",
+                columns,
+                unallocated,
+            ),
+            Section(
+                "totals",
+                "Totals by age",
+                columns,
+                [],
+                {"supplier": "Totals", "outstanding": total, **bucket_totals},
+            ),
+        ],
+        [Figure("total", "Total owed to suppliers", total)]
+        + [Figure(b.key, b.label, bucket_totals.get(b.key, 0)) for b in BUCKETS],
+        [
+            Check(
+                "Aged creditors total equals purchase ledger control (I-18)",
+                "aged creditors",
+                total,
+                "purchase ledger control",
+                control,
+            )
+        ],
+        landscape=True,
+    )
+
+
+def unbilled(
+    header: Header,
+    consistency: Consistency,
+    chart: Chart,
+    unbilled_disbursements: Mapping[int, int],
+    work: Sequence[UnbilledWork],
+    last_bills: Mapping[int, date],
+    infos: Mapping[int, MatterInfo],
+    nominals: Mapping[str, Movement],
+    as_of: date,
+) -> Report:
+    per_matter: dict[int, dict[str, Cell]] = {}
+
+    def entry(matter_id: int) -> dict[str, Cell]:
+        if matter_id not in per_matter:
+            info = infos.get(matter_id) or unknown_matter(matter_id)
+            per_matter[matter_id] = {
+                "client_name": info.client_name,
+                "matter_ref": info.reference,
+                "fee_earner": info.fee_earner,
+                "unbilled_time": 0,
+                "unbilled_expenses": 0,
+                "disbursements_in_clio": 0,
+                "unbilled_disbursements": 0,
+                "oldest_entry": None,
+                "last_bill_on": last_bills.get(matter_id),
+            }
+        return per_matter[matter_id]
+
+    columns_by_kind = {
+        "time": "unbilled_time",
+        "recoverable_expense": "unbilled_expenses",
+        "disbursement": "disbursements_in_clio",
+    }
+    totals: dict[str, int] = defaultdict(int)
+    for w in work:
+        row = entry(w.matter_id)
+        column = columns_by_kind.get(w.kind, "unbilled_expenses")
+        current = row[column]
+        row[column] = (current if isinstance(current, int) else 0) + w.value
+        totals[column] += w.value
+        oldest = row["oldest_entry"]
+        if not isinstance(oldest, date) or w.oldest < oldest:
+            row["oldest_entry"] = w.oldest
+        if w.fee_earner and not row["fee_earner"]:
+            row["fee_earner"] = w.fee_earner
+    for matter_id, amount in unbilled_disbursements.items():
+        if amount:
+            entry(matter_id)["unbilled_disbursements"] = amount
+            totals["unbilled_disbursements"] += amount
+    rows: list[Row] = [per_matter[m] for m in sorted(per_matter)]
+    nominal = balance_of(nominals, chart.codes_with(AccountRole.UNBILLED_DISBURSEMENTS))
+    wip = totals["unbilled_time"] + totals["unbilled_expenses"]
+    return make_report(
+        header,
+        consistency,
+        "unbilled",
+        "Unbilled disbursements and work in progress",
+        as_at(as_of),
+        {"as_of": as_of},
+        [
+            Section(
+                "matters",
+                "Unbilled by matter",
+                [
+                    Col("client_name", "Client", width=1.4),
+                    Col("matter_ref", "Matter", width=1.0),
+                    Col("fee_earner", "Fee earner", width=0.9),
+                    Col("unbilled_time", "Time (WIP)", M),
+                    Col("unbilled_expenses", "Recoverable expenses", M),
+                    Col("unbilled_disbursements", "Disbursements (ledger)", M),
+                    Col("disbursements_in_clio", "Disbursements (Clio)", M),
+                    Col("oldest_entry", "Oldest entry", Kind.DATE, 0.8),
+                    Col("last_bill_on", "Last bill", Kind.DATE, 0.8),
+                ],
+                rows,
+                {"client_name": "Totals", **totals},
+                note="Time and expenses: Clio entries recorded by the report date and not billed now. "
+                "Disbursements (ledger): the office side on the unbilled disbursements nominal.",
+            )
+        ],
+        [
+            Figure("wip_total", "Work in progress (time and expenses)", wip),
+            Figure(
+                "unbilled_disbursements", "Unbilled disbursements", totals["unbilled_disbursements"]
+            ),
+        ],
+        [
+            Check(
+                "Unbilled disbursements equal the unbilled disbursements nominal (I-7)",
+                "sum over matters",
+                totals["unbilled_disbursements"],
+                "nominal",
+                nominal,
+            )
+        ],
+        landscape=True,
+    )

@@ -1,0 +1,1 @@
+"""A report document rendered as JSON (frontend), CSV (spreadsheets) or PDF (the file)."""

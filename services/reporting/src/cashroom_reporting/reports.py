@@ -1,0 +1,399 @@
+"""Each report: read what it needs from the read models, hand it to the pure builder.
+
+Errors are typed: ``NotFound`` (unknown firm, matter or account), ``Invalid`` (a parameter that
+cannot be right) and ``Unavailable`` (the firm is being rebuilt); the API turns them into 404,
+422 and 503.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cashroom_reporting import chart_of_accounts
+from cashroom_reporting.db import queries
+from cashroom_reporting.domain import client_money, financial, operations, subledgers
+from cashroom_reporting.domain.chart import AccountRole
+from cashroom_reporting.domain.client_money import matter_columns
+from cashroom_reporting.domain.document import Consistency, Report
+from cashroom_reporting.domain.facts import Header, unknown_matter
+from cashroom_reporting.domain.postings import ZERO
+from cashroom_reporting.domain.vat import Scheme
+
+
+class ReportError(Exception):
+    status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(ReportError):
+    status = 404
+
+
+class Invalid(ReportError):
+    status = 422
+
+
+class Unavailable(ReportError):
+    status = 503
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    header: Header
+    consistency: Consistency
+
+
+async def context(session: AsyncSession, firm_id: str, currency: str | None) -> Context:
+    state = await queries.firm_state(session, firm_id)
+    if state is None or not (state.events_seen or state.rebuilding):
+        raise NotFound(f"no events for firm {firm_id!r} have reached the reporting service")
+    if state.rebuilding:
+        raise Unavailable(
+            f"the read models of firm {firm_id!r} are being rebuilt (started "
+            f"{state.rebuild_started_at}); try again shortly"
+        )
+    books = state.books_currency
+    used = await queries.currencies(session, firm_id)
+    if currency is None:
+        currency = books or (sorted(used)[0] if used else "GBP")
+    elif used and currency not in used:
+        raise Invalid(
+            f"firm {firm_id!r} has no postings in {currency}; it has postings in "
+            f"{', '.join(sorted(used))}"
+        )
+    header = Header(firm_id, state.name or firm_id, currency)
+    return Context(header, await queries.consistency(session, firm_id))
+
+
+def _check_period(start: date, end: date) -> None:
+    if start > end:
+        raise Invalid(f"the period starts ({start}) after it ends ({end})")
+    if (end - start).days > 366 * 20:
+        raise Invalid("a period can cover at most 20 years")
+
+
+async def trial_balance(
+    session: AsyncSession, firm_id: str, currency: str | None, as_of: date
+) -> Report:
+    ctx = await context(session, firm_id, currency)
+    chart = await chart_of_accounts.load_chart(session, firm_id)
+    balances = await queries.account_balances(session, firm_id, ctx.header.currency, as_of)
+    return financial.trial_balance(ctx.header, ctx.consistency, chart, balances, as_of)
+
+
+async def profit_and_loss(
+    session: AsyncSession, firm_id: str, currency: str | None, start: date, end: date
+) -> Report:
+    _check_period(start, end)
+    ctx = await context(session, firm_id, currency)
+    chart = await chart_of_accounts.load_chart(session, firm_id)
+    moved = await queries.account_movements(session, firm_id, ctx.header.currency, start, end)
+    return financial.profit_and_loss(ctx.header, ctx.consistency, chart, moved, start, end)
+
+
+async def balance_sheet(
+    session: AsyncSession, firm_id: str, currency: str | None, as_of: date
+) -> Report:
+    ctx = await context(session, firm_id, currency)
+    chart = await chart_of_accounts.load_chart(session, firm_id)
+    balances = await queries.account_balances(session, firm_id, ctx.header.currency, as_of)
+    return financial.balance_sheet(ctx.header, ctx.consistency, chart, balances, as_of)
+
+
+async def nominal_ledger(
+    session: AsyncSession, firm_id: str, currency: str | None, code: str, start: date, end: date
+) -> Report:
+    _check_period(start, end)
+    ctx = await context(session, firm_id, currency)
+    if not await queries.account_known(session, firm_id, code):
+        raise NotFound(f"firm {firm_id!r} has no nominal {code!r}")
+    chart = await chart_of_accounts.load_chart(session, firm_id)
+    cur = ctx.header.currency
+    opening = (
+        await queries.account_balances(session, firm_id, cur, start - timedelta(days=1))
+    ).get(code)
+    lines = await queries.lines(session, firm_id, cur, start, end, account_code=code)
+    return financial.nominal_ledger(
+        ctx.header, ctx.consistency, chart, code, opening or ZERO, lines, start, end
+    )
+
+
+async def client_ledger_balances(
+    session: AsyncSession,
+    firm_id: str,
+    currency: str | None,
+    as_of: date,
+    *,
+    include_zero: bool,
+    dormant_after_days: int,
+) -> Report:
+    ctx = await context(session, firm_id, currency)
+    cur = ctx.header.currency
+    chart = await chart_of_accounts.load_chart(session, firm_id)
+    columns = matter_columns(chart, await queries.matter_balances(session, firm_id, cur, as_of))
+    shown = [c.matter_id for c in columns if include_zero or c.client or c.office]
+    infos = await queries.matter_infos(session, firm_id, shown)
+    nominals = await queries.account_balances(session, firm_id, cur, as_of)
+    return client_money.client_ledger_balances(
+        ctx.header,
+        ctx.consistency,
+        chart,
+        columns,
+        infos,
+        nominals,
+        as_of,
+        include_zero=include_zero,
+        dormant_after_days=dormant_after_days,
+    )
+
+
+async def matter_ledger(
+    session: AsyncSession,
+    firm_id: str,
+    currency: str | None,
+    matter_id: int,
+    start: date,
+    end: date,
+) -> Report:
+    _check_period(start, end)
+    ctx = await context(session, firm_id, currency)
+    if not await queries.matter_exists(session, firm_id, matter_id):
+        raise NotFound(f"firm {firm_id!r} has no matter {matter_id}")
+    cur = ctx.header.currency
+    infos = await queries.matter_infos(session, firm_id, [matter_id])
+    info = infos.get(matter_id) or unknown_matter(matter_id)
+    opening = await queries.matter_balances(
+        session, firm_id, cur, start - timedelta(days=1), matter_id=matter_id
+    )
+    office = sum(b.movement.net for b in opening if b.side != "client")
+    client = -sum(b.movement.net for b in opening if b.side == "client")
+    lines = await queries.lines(session, firm_id, cur, start, end, matter_id=matter_id)
+    work = await queries.unbilled_work(session, firm_id, cur, end)
+    chart = await chart_of_accounts.load_chart(session, firm_id)
+    debtors = chart.codes_with(AccountRole.DEBTORS_CONTROL)
+    items = await queries.open_items(session, firm_id, debtors, cur, end)
+    return client_money.matter_ledger_card(
+        ctx.header,
+        ctx.consistency,
+        info,
+        office,
+        client,
+        lines,
+        start,
+        end,
+        unbilled_time=sum(w.value for w in work if w.matter_id == matter_id and w.kind == "time"),
+        outstanding_bills=sum(i.movement.net for i in items if i.matter_id == matter_id),
+    )
+
+
+async def aged_debtors(
+    session: AsyncSession, firm_id: str, currency: str | None, as_of: date
+) -> Report:
+    ctx = await context(session, firm_id, currency)
+    cur = ctx.header.currency
+    chart = await chart_of_accounts.load_chart(session, firm_id)
+    items = await queries.open_items(
+        session, firm_id, chart.codes_with(AccountRole.DEBTORS_CONTROL), cur, as_of
+    )
+    bills = await queries.bills(
+        session, firm_id, queries.item_ids([i.item_key for i in items], "bill")
+    )
+    infos = await queries.matter_infos(
+        session, firm_id, {i.matter_id for i in items if i.matter_id}
+    )
+    nominals = await queries.account_balances(session, firm_id, cur, as_of)
+    return subledgers.aged_debtors(
+        ctx.header, ctx.consistency, chart, items, bills, infos, nominals, as_of
+    )
+
+
+async def aged_creditors(
+    session: AsyncSession, firm_id: str, currency: str | None, as_of: date
+) -> Report:
+    ctx = await context(session, firm_id, currency)
+    cur = ctx.header.currency
+    chart = await chart_of_accounts.load_chart(session, firm_id)
+    items = await queries.open_items(
+        session, firm_id, chart.codes_with(AccountRole.PURCHASE_LEDGER_CONTROL), cur, as_of
+    )
+    invoices = await queries.invoices(
+        session, firm_id, queries.item_ids([i.item_key for i in items], "invoice")
+    )
+    matter_ids = {i.matter_id for i in items if i.matter_id} | {
+        v.matter_id for v in invoices.values() if v.matter_id
+    }
+    infos = await queries.matter_infos(session, firm_id, matter_ids)
+    nominals = await queries.account_balances(session, firm_id, cur, as_of)
+    return subledgers.aged_creditors(
+        ctx.header, ctx.consistency, chart, items, invoices, infos, nominals, as_of
+    )
+
+
+async def unbilled(
+    session: AsyncSession, firm_id: str, currency: str | None, as_of: date
+) -> Report:
+    ctx = await context(session, firm_id, currency)
+    cur = ctx.header.currency
+    chart = await chart_of_accounts.load_chart(session, firm_id)
+    codes = chart.codes_with(AccountRole.UNBILLED_DISBURSEMENTS)
+    balances = await queries.matter_balances(session, firm_id, cur, as_of, side="office")
+    disbursements: dict[int, int] = {}
+    for b in balances:
+        if b.account_code in codes:
+            disbursements[b.matter_id] = disbursements.get(b.matter_id, 0) + b.movement.net
+    work = await queries.unbilled_work(session, firm_id, cur, as_of)
+    matter_ids = {w.matter_id for w in work} | {m for m, v in disbursements.items() if v}
+    infos = await queries.matter_infos(session, firm_id, matter_ids)
+    last_bills = await queries.last_bill_dates(session, firm_id, matter_ids, as_of)
+    nominals = await queries.account_balances(session, firm_id, cur, as_of)
+    return subledgers.unbilled(
+        ctx.header, ctx.consistency, chart, disbursements, work, last_bills, infos, nominals, as_of
+    )
+
+
+async def vat_return(
+    session: AsyncSession,
+    firm_id: str,
+    currency: str | None,
+    start: date,
+    end: date,
+    scheme: Scheme,
+) -> Report:
+    _check_period(start, end)
+    ctx = await context(session, firm_id, currency)
+    cur = ctx.header.currency
+    chart = await chart_of_accounts.load_chart(session, firm_id)
+    by_tag = await queries.vat_totals(session, firm_id, cur, start, end)
+    moved = await queries.account_movements(session, firm_id, cur, start, end)
+    return operations.vat_return(
+        ctx.header, ctx.consistency, chart, by_tag, moved, start, end, scheme
+    )
+
+
+async def dormant_balances(
+    session: AsyncSession,
+    firm_id: str,
+    currency: str | None,
+    as_of: date,
+    *,
+    older_than_days: int,
+    residual_limit: int,
+) -> Report:
+    if older_than_days < 0:
+        raise Invalid("older_than_days must be zero or more")
+    if residual_limit < 0:
+        raise Invalid("residual_limit must be zero or more")
+    ctx = await context(session, firm_id, currency)
+    cur = ctx.header.currency
+    chart = await chart_of_accounts.load_chart(session, firm_id)
+    balances = await queries.matter_balances(session, firm_id, cur, as_of, side="client")
+    columns = matter_columns(chart, balances)
+    last = client_money.client_last_movements(balances)
+    infos = await queries.matter_infos(session, firm_id, [c.matter_id for c in columns if c.client])
+    return client_money.dormant_balances(
+        ctx.header,
+        ctx.consistency,
+        columns,
+        infos,
+        last,
+        as_of,
+        older_than_days=older_than_days,
+        residual_limit=residual_limit,
+    )
+
+
+async def breach_register(
+    session: AsyncSession,
+    firm_id: str,
+    currency: str | None,
+    as_of: date,
+    *,
+    reconciliation_days: int,
+) -> Report:
+    if reconciliation_days < 1:
+        raise Invalid("reconciliation_days must be at least 1")
+    ctx = await context(session, firm_id, currency)
+    cur = ctx.header.currency
+    chart = await chart_of_accounts.load_chart(session, firm_id)
+    columns = matter_columns(
+        chart, await queries.matter_balances(session, firm_id, cur, as_of, side="client")
+    )
+    exceptions = await queries.exceptions(session, firm_id, as_of)
+    matter_ids = {c.matter_id for c in columns if c.client < 0} | {
+        e.matter_id for e in exceptions if e.matter_id is not None
+    }
+    infos = await queries.matter_infos(session, firm_id, matter_ids)
+    return client_money.breach_register(
+        ctx.header,
+        ctx.consistency,
+        columns,
+        infos,
+        exceptions,
+        await queries.breaches(session, firm_id, as_of),
+        await queries.bank_accounts(session, firm_id, as_of),
+        as_of,
+        reconciliation_days=reconciliation_days,
+    )
+
+
+async def sync_summary(session: AsyncSession, firm_id: str, today: date) -> Report:
+    ctx = await context(session, firm_id, None)
+    rows = await queries.sync_rows(session, firm_id)
+    return operations.sync_summary(ctx.header, ctx.consistency, rows, today)
+
+
+async def audit_trail(
+    session: AsyncSession,
+    firm_id: str,
+    start: date,
+    end: date,
+    *,
+    limit: int,
+    offset: int,
+    entity_type: str | None,
+    action: str | None,
+) -> Report:
+    _check_period(start, end)
+    if not 1 <= limit <= 5000:
+        raise Invalid("limit must be between 1 and 5000")
+    if offset < 0:
+        raise Invalid("offset must be zero or more")
+    ctx = await context(session, firm_id, None)
+    rows, more = await queries.audit_rows(
+        session,
+        firm_id,
+        start,
+        end,
+        limit=limit,
+        offset=offset,
+        entity_type=entity_type,
+        action=action,
+    )
+    return operations.audit_trail(
+        ctx.header, ctx.consistency, rows, start, end, limit=limit, offset=offset, more=more
+    )
+
+
+REPORT_NAMES: Sequence[str] = (
+    "trial-balance",
+    "profit-and-loss",
+    "balance-sheet",
+    "client-ledger-balances",
+    "matter-ledger/{matter_id}",
+    "nominal-ledger/{code}",
+    "aged-debtors",
+    "aged-creditors",
+    "unbilled",
+    "vat-return",
+    "dormant-balances",
+    "breach-register",
+    "sync-summary",
+    "audit-trail",
+)
