@@ -2,49 +2,75 @@
 
 from __future__ import annotations
 
-import time
-from datetime import timedelta
-from typing import Annotated
+import functools
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from cashroom_chassis.auth import Role, issue_token
+from cashroom_cli.client import Api, ServiceError
+from cashroom_cli.output import Format, emit
+from cashroom_cli.target import TargetError, load_target
 
-app = typer.Typer(no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    help="Cashroom: legal accounting from Clio. `cashroom demo` starts everything on this machine.",
+)
 console = Console()
 err = Console(stderr=True)
 
+FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, json or csv")]
+
+
+def _fail(message: str) -> NoReturn:
+    err.print(f"[red]cashroom:[/red] {message}", highlight=False)
+    raise typer.Exit(1)
+
+
+def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
+    """Every failure a user can cause or meet is one clear line and exit code 1, never a
+    traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except (ServiceError, TargetError, ValueError, OSError) as error:
+            _fail(str(error))
+
+    return wrapper
+
+
+def api() -> Api:
+    return Api(load_target())
+
 
 @app.command()
-def demo() -> None:
-    """Start Cashroom on this machine (embedded PostgreSQL and broker, every service) and keep it
-    running until Ctrl-C."""
-    from cashroom_cli.stack import running_stack
+@handles_errors
+def demo(
+    firm: Annotated[str, typer.Option(help="Size of the generated Clio firm.")] = "small",
+    jurisdiction: Annotated[
+        str, typer.Option(help="ie (EUR, VAT 23%) or ew (GBP, VAT 20%)")
+    ] = "ie",
+    seed: Annotated[int, typer.Option(help="Seed of the generated firm.")] = 1,
+    keep_running: Annotated[bool, typer.Option(help="Keep the services up until Ctrl-C.")] = True,
+) -> None:
+    """The main job on this machine: start PostgreSQL, the broker, the Clio sandbox and the four
+    services; link the firm through OAuth; sync it; reconcile its bank accounts; print the
+    reports; keep everything running until Ctrl-C."""
+    from cashroom_cli.demo import run_demo
 
-    console.print("[bold]Cashroom[/bold]: starting PostgreSQL, the broker and the services ...")
-    started = time.monotonic()
-    try:
-        with running_stack() as stack:
-            table = Table(title=f"Cashroom is running (ready in {time.monotonic() - started:.1f}s)")
-            table.add_column("service")
-            table.add_column("API")
-            table.add_column("OpenAPI page")
-            for name, service in stack.services.items():
-                table.add_row(name, service.url, f"{service.url}/docs")
-            console.print(table)
-            console.print(f"PostgreSQL: {stack.database_url}")
-            console.print(f"Kafka:      {stack.kafka_bootstrap_servers}")
-            console.print(f"Logs:       {stack.log_dir}")
-            console.print("Press Ctrl-C to stop everything.")
-            while True:
-                time.sleep(1)
-    except KeyboardInterrupt:
-        console.print("Stopping ...")
-    except (RuntimeError, TimeoutError) as error:
-        err.print(f"[red]cashroom demo failed:[/red] {error}")
-        raise typer.Exit(1) from None
+    run_demo(console, size=firm, jurisdiction=jurisdiction, seed=seed, keep_running=keep_running)
 
 
 @app.command()
@@ -122,6 +148,271 @@ def dlq_replay(
         err.print(f"cashroom dlq replay: no dead letter at {', '.join(sorted(missing))}")
         raise typer.Exit(1)
     console.print(f"replayed {asyncio.run(replay(kafka, chosen))} event(s)")
+
+
+# --- Clio: link, settings, sync, sync log ------------------------------------------------------
+
+
+@app.command()
+@handles_errors
+def link(
+    redirect_uri: Annotated[
+        str | None, typer.Option(help="Override the OAuth callback URL.")
+    ] = None,
+    follow: Annotated[
+        bool, typer.Option(help="Follow the authorize URL here (sandbox auto-approve).")
+    ] = False,
+    wait: Annotated[int, typer.Option(help="Seconds to wait for the browser step.")] = 600,
+) -> None:
+    """Link the firm's Clio account (OAuth 2.0). Prints the URL to open in a browser."""
+    from cashroom_cli.flows import link_clio
+
+    link_clio(api(), console, redirect_uri=redirect_uri, follow=follow, wait_seconds=wait)
+
+
+settings_app = typer.Typer(no_args_is_help=True, help="The firm's Clio sync settings.")
+app.add_typer(settings_app, name="settings")
+
+
+@settings_app.command("show")
+@handles_errors
+def settings_show(fmt: FormatOption = Format.TABLE) -> None:
+    """Show the sync settings."""
+    with api() as client:
+        emit(client.get("connector", client.firm_path("/settings")), fmt, title="Sync settings")
+
+
+@settings_app.command("set")
+@handles_errors
+def settings_set(
+    values: Annotated[
+        list[str], typer.Argument(help="NAME=VALUE pairs, e.g. allow_full_sync=true")
+    ],
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Change sync settings (validated by the connector against the ledger's chart)."""
+    changes: dict[str, Any] = {}
+    for pair in values:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name:
+            raise ValueError(f"expected NAME=VALUE, got {pair!r}")
+        changes[name.strip()] = _setting_value(raw.strip())
+    with api() as client:
+        current = client.get("connector", client.firm_path("/settings"))
+        updated = client.send(
+            "connector", "PUT", client.firm_path("/settings"), json={**current, **changes}
+        )
+        emit(updated, fmt, title="Sync settings")
+
+
+def _setting_value(raw: str) -> Any:
+    lowered = raw.lower()
+    if lowered in {"true", "yes", "on"}:
+        return True
+    if lowered in {"false", "no", "off"}:
+        return False
+    if lowered in {"null", "none", ""}:
+        return None
+    if raw.isdigit():
+        return int(raw)
+    return raw
+
+
+@app.command()
+@handles_errors
+def sync(
+    full: Annotated[bool, typer.Option("--full", help="Re-read everything (if allowed).")] = False,
+    wait: Annotated[bool, typer.Option(help="Wait until the ledger has posted it all.")] = True,
+) -> None:
+    """Sync latest changes from Clio, with live progress per resource; returns when the ledger
+    has posted (or held, or rejected) everything that was synced."""
+    from cashroom_cli.flows import run_sync
+
+    run_sync(api(), console, full=full, wait=wait)
+
+
+@app.command()
+@handles_errors
+def log(
+    status: Annotated[
+        str | None,
+        typer.Option(help="imported, updated, unchanged, skipped, flagged, posted, held, rejected"),
+    ] = None,
+    object_type: Annotated[str | None, typer.Option(help="Clio resource, e.g. Bill")] = None,
+    search: Annotated[str | None, typer.Option("--search", "-q", help="Text to look for")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """The sync log: what happened to each Clio record, and why."""
+    with api() as client:
+        data = client.get(
+            "connector",
+            client.firm_path("/sync-log"),
+            params={"status": status, "object_type": object_type, "q": search, "limit": limit},
+        )
+        emit(data, fmt, title="Sync log")
+
+
+@app.command()
+@handles_errors
+def resolve(
+    line: Annotated[int, typer.Argument(help="The sync-log line to resolve")],
+    action: Annotated[
+        str, typer.Argument(help="choose_vat_treatment, mark_linked_outlay_paid or retry")
+    ],
+    options: Annotated[
+        list[str] | None, typer.Argument(help="NAME=VALUE, e.g. vat_treatment=outside_scope")
+    ] = None,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Resolve a flagged sync-log line; the corrected posting flows on to the ledger."""
+    body: dict[str, Any] = {"action": action}
+    for pair in options or []:
+        name, sep, raw = pair.partition("=")
+        if not sep:
+            raise ValueError(f"expected NAME=VALUE, got {pair!r}")
+        body[name] = _setting_value(raw)
+    with api() as client:
+        emit(
+            client.send(
+                "connector",
+                "POST",
+                client.firm_path(f"/sync-log/{line}/resolve"),
+                json=body,
+                role=Role.CASHIER,
+            ),
+            fmt,
+            title=f"Line {line}",
+        )
+
+
+# --- Reports -------------------------------------------------------------------------------
+
+
+REPORTS = {
+    "trial-balance": "/reports/trial-balance",
+    "profit-and-loss": "/reports/profit-and-loss",
+    "balance-sheet": "/reports/balance-sheet",
+    "client-ledger-balances": "/reports/client-ledger-balances",
+    "aged-debtors": "/reports/aged-debtors",
+    "aged-creditors": "/reports/aged-creditors",
+    "unbilled": "/reports/unbilled",
+    "vat-return": "/reports/vat-return",
+    "dormant-balances": "/reports/dormant-balances",
+    "breach-register": "/reports/breach-register",
+    "sync-summary": "/reports/sync-summary",
+    "audit-trail": "/reports/audit-trail",
+}
+
+
+@app.command()
+@handles_errors
+def report(
+    name: Annotated[str, typer.Argument(help=", ".join([*REPORTS, "matter-ledger/MATTER_ID"]))],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD")] = None,
+    date_from: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD")] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, csv or pdf")] = "table",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File for pdf/csv")] = None,
+) -> None:
+    """Any report of the reporting service, as a table, JSON, CSV or PDF."""
+    path = REPORTS.get(name)
+    if path is None and name.startswith("matter-ledger/"):
+        path = "/reports/" + name
+    if path is None:
+        raise ValueError(f"unknown report {name!r}; choose one of: {', '.join(REPORTS)}")
+    for label, value in (("--as-of", as_of), ("--from", date_from), ("--to", date_to)):
+        if value is not None:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                raise ValueError(f"{label} {value!r} is not a date (YYYY-MM-DD)") from None
+    params = {"as_of": as_of, "from": date_from, "to": date_to}
+    with api() as client:
+        if fmt in {"pdf", "csv"}:
+            response = client.request(
+                "reporting",
+                "GET",
+                client.firm_path(path),
+                role=Role.VIEWER,
+                params={**params, "format": fmt},
+            )
+            target = output or Path(f"{name.replace('/', '-')}.{fmt}")
+            if fmt == "csv" and output is None:
+                print(response.text, end="")
+                return
+            target.write_bytes(response.content)
+            console.print(f"wrote {target}")
+            return
+        data = client.get("reporting", client.firm_path(path), role=Role.VIEWER, params=params)
+        emit(data, Format(fmt), title=name.replace("-", " ").capitalize())
+
+
+# --- Banking: statements and reconciliation --------------------------------------------------
+
+bank_app = typer.Typer(no_args_is_help=True, help="Bank statements.")
+app.add_typer(bank_app, name="bank")
+
+
+@bank_app.command("import")
+@handles_errors
+def bank_import(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="CAMT.053, OFX, MT940 or CSV")
+    ],
+    account: Annotated[int, typer.Option(help="The bank account (its Clio id)")],
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Import a bank statement for an office or client account."""
+    with api() as client, file.open("rb") as handle:
+        result = client.send(
+            "reconciliation",
+            "POST",
+            client.firm_path(f"/bank-accounts/{account}/statements"),
+            files={"file": (file.name, handle)},
+            role=Role.CASHIER,
+        )
+        emit(result, fmt, title=f"Imported {file.name}")
+
+
+@app.command()
+@handles_errors
+def reconcile(
+    account: Annotated[int, typer.Argument(help="The bank account (its Clio id)")],
+    as_of: Annotated[str, typer.Option("--as-of", help="YYYY-MM-DD")],
+    sign: Annotated[bool, typer.Option("--sign", help="Sign it off (locks the period)")] = False,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Auto-match and produce the reconciliation statement (three-way for client accounts)."""
+    date.fromisoformat(as_of)
+    with api() as client:
+        base = client.firm_path(f"/bank-accounts/{account}")
+        client.send("reconciliation", "POST", f"{base}/auto-match", role=Role.CASHIER)
+        if sign:
+            result = client.send(
+                "reconciliation",
+                "POST",
+                f"{base}/reconciliations",
+                json={"as_of": as_of},
+                role=Role.CASHIER,
+            )
+        else:
+            result = client.get(
+                "reconciliation",
+                f"{base}/reconciliation",
+                params={"as_of": as_of},
+                role=Role.VIEWER,
+            )
+        emit(result, fmt, title=f"Reconciliation of account {account} as of {as_of}")
+
+
+@app.command()
+@handles_errors
+def status(fmt: FormatOption = Format.TABLE) -> None:
+    """Each service's health, consumer lag per group, and the last sync per Clio object type."""
+    from cashroom_cli.flows import stack_status
+
+    emit(stack_status(api()), fmt, title="Cashroom status")
 
 
 if __name__ == "__main__":

@@ -25,12 +25,12 @@ from cashroom_chassis.kafka import ensure_topics
 
 @dataclass(frozen=True)
 class ServiceSpec:
-    name: str
+    name: str  # as the CLI's target knows it: connector, ledger, reconciliation, reporting
     module: str
 
 
 SERVICES = (
-    ServiceSpec("clio-connector", "clio_connector"),
+    ServiceSpec("connector", "clio_connector"),
     ServiceSpec("ledger", "cashroom_ledger"),
     ServiceSpec("reconciliation", "cashroom_reconciliation"),
     ServiceSpec("reporting", "cashroom_reporting"),
@@ -51,7 +51,18 @@ class Stack:
     kafka_bootstrap_servers: str
     auth_signing_key: str
     services: dict[str, RunningService] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
     log_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="cashroom-logs-")))
+    sandbox: subprocess.Popen[bytes] | None = None
+
+    def url_of(self, name: str) -> str:
+        """The URL a service will listen on (its port is chosen before any service starts, so
+        that each can be told where the others are)."""
+        port = self.ports.setdefault(name, free_port())
+        return f"http://127.0.0.1:{port}"
+
+    def service_urls(self) -> dict[str, str]:
+        return {f"{spec.name.upper()}_URL": self.url_of(spec.name) for spec in SERVICES}
 
     def env(self, **extra: str) -> dict[str, str]:
         return {
@@ -70,7 +81,7 @@ class Stack:
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
                 [sys.executable, "-m", spec.module],
-                env=self.env(HTTP_PORT=str(port), **(extra_env or {})),
+                env=self.env(HTTP_PORT=str(port), **self.service_urls(), **(extra_env or {})),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
@@ -94,7 +105,33 @@ class Stack:
                 raise TimeoutError(f"not ready after {timeout}s: {', '.join(pending)}")
             time.sleep(0.2)
 
+    def start_sandbox(self, args: list[str], *, timeout: float = 120) -> str:
+        """The Clio API v4 sandbox as its own process; returns its base URL once it answers."""
+        port = int(self.url_of("sandbox").rsplit(":", 1)[1])
+        log_path = self.log_dir / "clio-sandbox.log"
+        with open(log_path, "ab") as log:
+            self.sandbox = subprocess.Popen(
+                [sys.executable, "-m", "clio_sandbox", "--port", str(port), *args],
+                env=self.env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        url = self.url_of("sandbox")
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.sandbox.poll() is not None:
+                raise RuntimeError(f"the Clio sandbox exited:\n{log_path.read_text()[-2000:]}")
+            with contextlib.suppress(httpx.HTTPError):
+                if httpx.get(f"{url}/_control/health", timeout=2).status_code == 200:
+                    return url
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the Clio sandbox did not start in {timeout}s")
+            time.sleep(0.2)
+
     def stop(self) -> None:
+        if self.sandbox is not None and self.sandbox.poll() is None:
+            self.sandbox.send_signal(signal.SIGTERM)
         for service in reversed(list(self.services.values())):
             if service.process.poll() is None:
                 service.process.send_signal(signal.SIGTERM)
@@ -104,12 +141,24 @@ class Stack:
             except subprocess.TimeoutExpired:
                 service.process.kill()
                 service.process.wait(5)
+        if self.sandbox is not None:
+            try:
+                self.sandbox.wait(10)
+            except subprocess.TimeoutExpired:
+                self.sandbox.kill()
 
 
 @contextlib.contextmanager
-def running_stack(*, partitions: int | None = None, durable: bool = False) -> Iterator[Stack]:
-    """Embedded infrastructure (or DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS if set) and every
-    service, ready to use."""
+def running_stack(
+    *,
+    partitions: int | None = None,
+    durable: bool = False,
+    sandbox_args: list[str] | None = None,
+    service_env: dict[str, dict[str, str]] | None = None,
+    ports: dict[str, int] | None = None,
+) -> Iterator[Stack]:
+    """Embedded infrastructure (or DATABASE_URL / KAFKA_BOOTSTRAP_SERVERS if set), the Clio
+    sandbox when ``sandbox_args`` is given, and every service, ready to use."""
     with contextlib.ExitStack() as stack:
         database_url = os.environ.get("DATABASE_URL")
         bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
@@ -123,9 +172,12 @@ def running_stack(*, partitions: int | None = None, durable: bool = False) -> It
             database_url=database_url,
             kafka_bootstrap_servers=bootstrap,
             auth_signing_key=os.environ.get("AUTH_SIGNING_KEY") or secrets.token_urlsafe(32),
+            ports=dict(ports or {}),
         )
         stack.callback(running.stop)
+        if sandbox_args is not None:
+            running.start_sandbox(sandbox_args)
         for spec in SERVICES:
-            running.start_service(spec)
+            running.start_service(spec, extra_env=(service_env or {}).get(spec.name))
         running.wait_ready()
         yield running

@@ -1,0 +1,242 @@
+"""`cashroom demo` (what `make run` runs): the main job, start to finish, on this machine.
+
+1. Start PostgreSQL and the broker (embedded), the Clio sandbox serving a generated demo firm
+   (unless ``CLIO_BASE_URL`` and the OAuth client are set: then the real Clio), and the four
+   services, each its own process.
+2. Set the firm up in the ledger (chart of accounts for its jurisdiction).
+3. Link Clio through the real OAuth flow (the sandbox auto-approves; with real Clio the browser
+   step is printed as a URL to open).
+4. Apply the recommended sync settings, run a full sync with live progress, wait until the
+   ledger has posted everything.
+5. Import the bank statements generated for the firm's office and client accounts, auto-match
+   and reconcile them.
+6. Print the trial balance, the client ledger balances with the three-way tie-out, the breach
+   register and the sync log summary; keep everything running until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from cashroom_chassis.auth import Role
+from cashroom_cli.client import Api, ServiceError
+from cashroom_cli.flows import link_clio, run_sync
+from cashroom_cli.output import Format, emit
+from cashroom_cli.stack import Stack, running_stack
+from cashroom_cli.target import Target
+
+SANDBOX_CLIENT_ID = "cashroom-sandbox"
+SANDBOX_CLIENT_SECRET = "cashroom-sandbox-secret"
+
+
+def run_demo(
+    console: Console, *, size: str, jurisdiction: str, seed: int, keep_running: bool
+) -> None:
+    real_clio = os.environ.get("CLIO_BASE_URL")
+    firm_id = os.environ.get("CASHROOM_FIRM", "demo-firm")
+    began = time.monotonic()
+    console.rule("[bold]Cashroom demo")
+    console.print(
+        "Starting PostgreSQL, the broker, "
+        + ("" if real_clio else "the Clio sandbox, ")
+        + "and the four services ..."
+    )
+
+    connector_env: dict[str, str] = {
+        "TOKEN_ENCRYPTION_KEY": os.environ.get("TOKEN_ENCRYPTION_KEY")
+        or base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "CLIO_POLL_SECONDS": os.environ.get("CLIO_POLL_SECONDS", "10"),
+    }
+    sandbox_args: list[str] | None = None
+    # Ports are chosen first, so each process can be told where the others will be.
+    probe = Stack(database_url="", kafka_bootstrap_servers="", auth_signing_key="")
+    connector_url = probe.url_of("connector")
+    callback = f"{connector_url}/clio/oauth/callback"
+    if real_clio:
+        for name in ("CLIO_CLIENT_ID", "CLIO_CLIENT_SECRET"):
+            if not os.environ.get(name):
+                raise ValueError(f"CLIO_BASE_URL is set, so {name} must be set too")
+        connector_env.update(
+            CLIO_BASE_URL=real_clio,
+            CLIO_CLIENT_ID=os.environ["CLIO_CLIENT_ID"],
+            CLIO_CLIENT_SECRET=os.environ["CLIO_CLIENT_SECRET"],
+            CLIO_REDIRECT_URI=os.environ.get("CLIO_REDIRECT_URI", callback),
+        )
+    else:
+        sandbox_args = [
+            "--firm",
+            size,
+            "--seed",
+            str(seed),
+            "--jurisdiction",
+            jurisdiction,
+            "--rate-limit",
+            os.environ.get("SANDBOX_RATE_LIMIT", "off"),
+            "--redirect-uri",
+            callback,
+        ]
+        connector_env.update(
+            CLIO_BASE_URL=probe.url_of("sandbox"),
+            CLIO_CLIENT_ID=SANDBOX_CLIENT_ID,
+            CLIO_CLIENT_SECRET=SANDBOX_CLIENT_SECRET,
+            CLIO_REDIRECT_URI=callback,
+        )
+    connector_env["CONNECTOR_PUBLIC_URL"] = connector_url
+
+    with running_stack(
+        sandbox_args=sandbox_args, service_env={"connector": connector_env}, ports=probe.ports
+    ) as stack:
+        ready = time.monotonic() - began
+        target = Target(
+            firm_id=firm_id,
+            urls={spec: service.url for spec, service in stack.services.items()},
+            signing_key=stack.auth_signing_key,
+            extra={"sandbox_url": stack.url_of("sandbox") if sandbox_args else ""},
+        )
+        stack_file = target.save()
+        console.print(f"Ready in {ready:.1f}s. The CLI in another terminal uses {stack_file}.")
+        with Api(target) as client:
+            firm_name = _firm_name(stack) if sandbox_args else firm_id
+            _set_up_firm(client, console, jurisdiction=jurisdiction, firm_name=firm_name)
+            console.rule("Link Clio")
+            link_clio(client, console, follow=sandbox_args is not None)
+            _apply_recommended_settings(client, console)
+            console.rule("Full sync")
+            sync_state = run_sync(client, console, full=True, wait=True)
+            _wait_for_reports(client)
+            if sandbox_args:
+                console.rule("Bank statements and reconciliation")
+                _reconcile_from_sandbox(client, console, stack)
+            console.rule("Reports")
+            for name, title in (
+                ("trial-balance", "Trial balance"),
+                ("client-ledger-balances", "Client ledger balances (three-way tie-out)"),
+                ("breach-register", "Breach register"),
+            ):
+                _print_report(client, console, name, title)
+            summary = client.get(
+                "connector", client.firm_path("/sync-log/summary"), role=Role.VIEWER
+            )
+            emit(
+                summary,
+                Format.TABLE,
+                title="Sync log summary (flagged lines and why)",
+                console=console,
+            )
+        total = time.monotonic() - began
+        records = sum(
+            int(f.get("records", 0)) for f in (sync_state.get("resources") or {}).values()
+        )
+        console.print(
+            f"[bold green]Done[/bold green] in {total:.1f}s: {records} Clio records synced in "
+            f"{sync_state.get('wall_seconds', 0):.1f}s."
+        )
+        _print_urls(console, stack)
+        if not keep_running:
+            return
+        console.print("Cashroom keeps running. Press Ctrl-C to stop everything.")
+        try:
+            while True:
+                time.sleep(1)
+        except KeyboardInterrupt:
+            console.print("Stopping ...")
+
+
+def _firm_name(stack: Stack) -> str:
+    meta = httpx.get(f"{stack.url_of('sandbox')}/_control/firm", timeout=10).json()
+    return str(meta["meta"]["firm_name"])
+
+
+def _set_up_firm(client: Api, console: Console, *, jurisdiction: str, firm_name: str) -> None:
+    client.send(
+        "ledger",
+        "PUT",
+        client.firm_path("/setup"),
+        json={"jurisdiction": jurisdiction, "firm_name": firm_name},
+    )
+    client.send("reporting", "PUT", client.firm_path("/profile"), json={"firm_name": firm_name})
+    console.print(
+        f"Firm [bold]{firm_name}[/bold] set up ({jurisdiction.upper()} chart of accounts)."
+    )
+
+
+def _apply_recommended_settings(client: Api, console: Console) -> None:
+    current: dict[str, Any] = client.get("connector", client.firm_path("/settings"))
+    client.send("connector", "PUT", client.firm_path("/settings"), json=current)
+    console.print("Recommended sync settings applied.")
+
+
+def _wait_for_reports(client: Api, *, timeout: float = 120) -> None:
+    """Until the reporting service has consumed everything the ledger published."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        freshness = client.get("reporting", client.firm_path("/reports"), role=Role.VIEWER)
+        marker = freshness.get("consistent_with") if isinstance(freshness, dict) else freshness
+        if marker == last and last is not None:
+            return
+        last = marker
+        time.sleep(1.0)
+
+
+def _reconcile_from_sandbox(client: Api, console: Console, stack: Stack) -> None:
+    sandbox = stack.url_of("sandbox")
+    folder = Path(tempfile.mkdtemp(prefix="cashroom-statements-"))
+    statements = httpx.post(
+        f"{sandbox}/_control/statements", json={"dir": str(folder)}, timeout=120
+    )
+    if statements.status_code >= 400:
+        raise ServiceError(f"the sandbox could not write statements: {statements.text[:300]}")
+    for item in statements.json()["statements"]:
+        path = Path(item["path"])
+        with path.open("rb") as handle:
+            imported = client.send(
+                "reconciliation",
+                "POST",
+                client.firm_path(f"/bank-accounts/{item['bank_account_id']}/statements"),
+                files={"file": (path.name, handle)},
+                role=Role.CASHIER,
+            )
+        console.print(f"Imported {path.name}: {imported.get('lines_new', '?')} new lines")
+        base = client.firm_path(f"/bank-accounts/{item['bank_account_id']}")
+        client.send("reconciliation", "POST", f"{base}/auto-match", role=Role.CASHIER)
+        statement = client.get(
+            "reconciliation",
+            f"{base}/reconciliation",
+            params={"as_of": item["as_of"]},
+            role=Role.VIEWER,
+        )
+        emit(
+            statement,
+            Format.TABLE,
+            title=f"Reconciliation: {item['name']} as of {item['as_of']}",
+            console=console,
+        )
+
+
+def _print_report(client: Api, console: Console, name: str, title: str) -> None:
+    data = client.get("reporting", client.firm_path(f"/reports/{name}"), role=Role.VIEWER)
+    emit(data, Format.TABLE, title=title, console=console)
+
+
+def _print_urls(console: Console, stack: Stack) -> None:
+    table = Table(title="Cashroom is running")
+    table.add_column("what")
+    table.add_column("URL")
+    for name, service in stack.services.items():
+        table.add_row(f"{name} API (OpenAPI: /docs)", service.url)
+    if stack.sandbox is not None:
+        table.add_row("Clio sandbox", stack.url_of("sandbox"))
+    table.add_row("AsyncAPI (events)", str(Path("docs/asyncapi.yaml").resolve()))
+    table.add_row("logs", str(stack.log_dir))
+    console.print(table)

@@ -1,0 +1,154 @@
+"""The longer things the CLI does: link Clio, run a sync with live progress, gather status."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from cashroom_chassis.auth import Role
+from cashroom_cli.client import Api, ServiceError
+from cashroom_cli.target import SERVICES
+
+
+def link_clio(
+    client: Api,
+    console: Console,
+    *,
+    redirect_uri: str | None = None,
+    follow: bool = False,
+    wait_seconds: int = 600,
+) -> dict[str, Any]:
+    """Start the OAuth flow; the user (or, with ``follow``, this process) opens the authorize
+    URL; Clio redirects to the connector's callback, which finishes the link."""
+    body = {"redirect_uri": redirect_uri} if redirect_uri else {}
+    started = client.send("connector", "POST", client.firm_path("/clio/link"), json=body)
+    url = started["authorize_url"]
+    if follow:
+        # Clio's consent page, auto-approved: follow its redirect to the connector's callback.
+        with httpx.Client(follow_redirects=True, timeout=30) as http:
+            answer = http.get(url)
+        if answer.status_code >= 400:
+            raise ServiceError(
+                f"the Clio authorize step failed ({answer.status_code}): {answer.text[:300]}"
+            )
+    else:
+        console.print("Open this URL in a browser and approve Cashroom's access to Clio:")
+        console.print(f"  [link={url}]{url}[/link]", soft_wrap=True)
+    deadline = time.monotonic() + wait_seconds
+    while True:
+        connection: dict[str, Any] = client.get("connector", client.firm_path("/clio/connection"))
+        if connection.get("linked"):
+            who = connection.get("clio_account_name") or connection.get("account_name") or ""
+            console.print(f"[green]Linked[/green] to Clio {who}".rstrip())
+            return connection
+        if time.monotonic() > deadline:
+            raise ServiceError("Clio was not linked in time (the browser step was not completed)")
+        time.sleep(1)
+
+
+def run_sync(
+    client: Api, console: Console, *, full: bool = False, wait: bool = True
+) -> dict[str, Any]:
+    kind = "full" if full else "incremental"
+    started = client.send(
+        "connector", "POST", client.firm_path("/syncs"), json={"kind": kind}, role=Role.CASHIER
+    )
+    sync_id = started["sync_id"]
+    path = client.firm_path(f"/syncs/{sync_id}")
+    tasks: dict[str, TaskID] = {}
+    began = time.monotonic()
+    with Progress(
+        TextColumn("{task.description:<22}"),
+        BarColumn(),
+        TextColumn("{task.fields[detail]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as progress:
+        ledger_task = progress.add_task("ledger posting", total=None, detail="")
+        while True:
+            state: dict[str, Any] = client.get("connector", path, role=Role.VIEWER)
+            for resource, figures in (state.get("resources") or {}).items():
+                records = int(figures.get("records", 0))
+                if resource not in tasks:
+                    tasks[resource] = progress.add_task(resource, total=None, detail="")
+                done = figures.get("done") or state.get("status") != "running"
+                progress.update(
+                    tasks[resource],
+                    completed=records,
+                    total=records if done else None,
+                    detail=_figures(figures),
+                )
+            pending = int(state.get("ledger_pending", 0))
+            progress.update(ledger_task, detail=f"{pending} waiting for the ledger")
+            finished = state.get("status") in {"completed", "failed", "interrupted"}
+            if finished and (not wait or pending == 0 or state.get("status") != "completed"):
+                progress.update(ledger_task, total=1, completed=1)
+                break
+            time.sleep(0.5)
+    seconds = time.monotonic() - began
+    if state.get("status") != "completed":
+        raise ServiceError(
+            f"sync {sync_id} {state.get('status')}: {state.get('error') or 'see the sync log'}"
+        )
+    records = sum(int(f.get("records", 0)) for f in (state.get("resources") or {}).values())
+    console.print(
+        f"[green]Sync {kind} completed[/green]: {records} Clio records in {seconds:.1f}s "
+        f"({records / seconds if seconds else 0:.0f} records/s)"
+    )
+    state["wall_seconds"] = seconds
+    return state
+
+
+def _figures(figures: dict[str, Any]) -> str:
+    keys = ("records", "imported", "updated", "unchanged", "skipped", "flagged", "errors")
+    parts = [f"{k} {figures[k]}" for k in keys if figures.get(k)]
+    waits = figures.get("rate_limit_waits")
+    if waits:
+        parts.append(f"rate-limit waits {waits}")
+    return ", ".join(parts)
+
+
+def stack_status(client: Api) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for service in SERVICES:
+        try:
+            url = client.target.url(service)
+        except Exception as error:
+            rows.append({"what": service, "state": "unknown", "detail": str(error)})
+            continue
+        try:
+            ready = httpx.get(f"{url}/ready", timeout=5)
+            body = ready.json()
+            consumers = body.get("consumers", [])
+            detail = "; ".join(
+                f"{c['group']}: processed {c['processed']}, dead-lettered {c['dead_lettered']}"
+                + (f", lag {c['lag']}" if "lag" in c else "")
+                for c in consumers
+            )
+            rows.append(
+                {
+                    "what": service,
+                    "state": "ready" if body.get("ready") else "not ready",
+                    "detail": detail or url,
+                }
+            )
+        except (httpx.HTTPError, ValueError) as error:
+            rows.append({"what": service, "state": "down", "detail": f"{url}: {error}"})
+    try:
+        status = client.get("connector", client.firm_path("/status"), role=Role.VIEWER)
+        for item in status.get("last_sync", status if isinstance(status, list) else []):
+            rows.append(
+                {
+                    "what": f"last sync: {item.get('object_type')}",
+                    "state": item.get("status", ""),
+                    "detail": item.get("last_synced_at", ""),
+                }
+            )
+    except ServiceError as error:
+        rows.append({"what": "last sync", "state": "unknown", "detail": str(error)})
+    return rows
