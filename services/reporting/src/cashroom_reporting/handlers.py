@@ -189,7 +189,10 @@ async def _journal(
     if inserted.first() is None:
         return  # the same journal in another event: its effects are already here
     await session.execute(
-        text("UPDATE firms SET books_currency = :c WHERE firm_id = :f AND books_currency IS NULL"),
+        text(
+            "INSERT INTO firms (firm_id, books_currency) VALUES (:f, :c) ON CONFLICT (firm_id) "
+            "DO UPDATE SET books_currency = COALESCE(firms.books_currency, EXCLUDED.books_currency)"
+        ),
         {"f": firm, "c": postings.line_currency(journal.lines[0])},
     )
     tracked = await chart_of_accounts.tracked_codes(session, firm) if aggregates else frozenset()

@@ -46,13 +46,15 @@ async def firm_state(session: AsyncSession, firm_id: str) -> FirmState | None:
     row = (
         await session.execute(
             text(
-                "SELECT f.*, EXISTS (SELECT 1 FROM positions p WHERE p.firm_id = f.firm_id) "
-                "AS events_seen FROM firms f WHERE f.firm_id = :f"
+                "SELECT :f AS firm_id, f.name, f.books_currency, COALESCE(f.rebuilding, false) "
+                "AS rebuilding, f.rebuild_started_at, f.rebuild_finished_at, f.rebuild_events, "
+                "f.rebuild_error, EXISTS (SELECT 1 FROM positions p WHERE p.firm_id = :f) "
+                "AS events_seen FROM (SELECT 1) AS one LEFT JOIN firms f ON f.firm_id = :f"
             ),
             {"f": firm_id},
         )
     ).first()
-    if row is None:
+    if row is None or (row.books_currency is None and not row.events_seen and not row.rebuilding):
         return None
     return FirmState(
         row.firm_id,
@@ -224,7 +226,8 @@ SELECT i.item_key, i.account_code, i.matter_id, i.opened_on,
        COALESCE(x.debit, i.debit_total) AS debit, COALESCE(x.credit, i.credit_total) AS credit
 FROM ledger_items i
 LEFT JOIN LATERAL (
-    SELECT SUM(l.debit) AS debit, SUM(l.credit) AS credit FROM journal_lines l
+    SELECT CAST(SUM(l.debit) AS bigint) AS debit, CAST(SUM(l.credit) AS bigint) AS credit
+    FROM journal_lines l
     WHERE i.last_movement_on > :d
       AND l.firm_id = i.firm_id AND l.account_code = i.account_code
       AND l.item_key = i.item_key AND l.currency = i.currency AND l.posted_on <= :d
@@ -282,7 +285,7 @@ async def unbilled_work(
 ) -> list[UnbilledWork]:
     rows = await session.execute(
         text(
-            "SELECT matter_id, kind, SUM(value) AS value, COUNT(*) AS entries, "
+            "SELECT matter_id, kind, CAST(SUM(value) AS bigint) AS value, COUNT(*) AS entries, "
             "MIN(recorded_on) AS oldest, MIN(fee_earner) AS fee_earner FROM work_entries "
             "WHERE firm_id = :f AND NOT billed AND currency = :c AND recorded_on <= :d "
             "GROUP BY matter_id, kind ORDER BY matter_id, kind"
@@ -379,7 +382,8 @@ async def vat_totals(
 ) -> dict[str, Movement]:
     rows = await session.execute(
         text(
-            "SELECT vat_code, SUM(debit) AS debit, SUM(credit) AS credit FROM vat_daily "
+            "SELECT vat_code, CAST(SUM(debit) AS bigint) AS debit, "
+            "CAST(SUM(credit) AS bigint) AS credit FROM vat_daily "
             "WHERE firm_id = :f AND currency = :c AND day BETWEEN :start AND :end "
             "GROUP BY vat_code ORDER BY vat_code"
         ),

@@ -439,15 +439,9 @@ def upgrade() -> None:
         unique=False,
         postgresql_where=sa.text("NOT billed"),
     )
-    op.drop_table("alembic_version")
 
 
 def downgrade() -> None:
-    op.create_table(
-        "alembic_version",
-        sa.Column("version_num", sa.VARCHAR(length=32), autoincrement=False, nullable=False),
-        sa.PrimaryKeyConstraint("version_num", name=op.f("alembic_version_pkc")),
-    )
     op.drop_index(
         "work_entries_unbilled", table_name="work_entries", postgresql_where=sa.text("NOT billed")
     )
