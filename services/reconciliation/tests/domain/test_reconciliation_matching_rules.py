@@ -80,6 +80,27 @@ def test_a_reference_split_by_the_bank_still_matches() -> None:
     assert pairs(result.new_matches) == {(("L1",), ("E1",), MatchRule.AMOUNT_AND_REFERENCE)}
 
 
+def test_a_reference_inside_a_longer_token_is_not_that_reference() -> None:
+    # M00421 is another matter than M0042: only whole tokens (or runs of them) count.
+    line = bank("L1", 30, "1500.00", "LODGEMENT M00421")
+    entry = book("E1", 2, "1500.00", "M0042")
+
+    result = auto_match([line], [entry])
+
+    assert result.new_matches == ()  # 28 days apart: no reference, outside the date window
+
+
+def test_a_common_amount_is_searched_by_reference_through_its_index() -> None:
+    # Twenty receipts of 500.00 (more than are scanned one by one), one of them for M0777.
+    entries = [book(f"E{n:02d}", 1 + n, "500.00", f"M{n:04d}") for n in range(20)]
+    entries.append(book("E-777", 3, "500.00", "M0777"))
+    line = bank("L1", 60, "500.00", "PAYMENT ON ACCOUNT M0777 THANK YOU")
+
+    result = auto_match([line], entries)
+
+    assert pairs(result.new_matches) == {(("L1",), ("E-777",), MatchRule.AMOUNT_AND_REFERENCE)}
+
+
 def test_a_reference_in_the_text_but_a_different_amount_is_no_match() -> None:
     line = bank("L1", 10, "-90.00", "INV 20931")
     invoice = book("E1", 10, "-89.99", "INV-20931")

@@ -39,27 +39,45 @@ class Match:
     match_id: str = field(init=False)
 
     def __post_init__(self) -> None:
-        if not self.statement_lines or not self.cashbook_entries:
-            raise MatchError("a match needs at least one statement line and one cashbook entry")
-        currencies = {line.amount.currency for line in self.statement_lines} | {
-            entry.amount.currency for entry in self.cashbook_entries
-        }
-        if len(currencies) != 1:
-            raise MatchError(f"a match cannot mix currencies ({', '.join(sorted(currencies))})")
-        line_ids = [line.bank_id for line in self.statement_lines]
-        entry_ids = [entry.entry_id for entry in self.cashbook_entries]
-        if len(set(line_ids)) != len(line_ids) or len(set(entry_ids)) != len(entry_ids):
-            raise MatchError("a match names the same line or entry twice")
-        bank_side = sum(line.amount.amount_minor for line in self.statement_lines)
-        book_side = sum(entry.amount.amount_minor for entry in self.cashbook_entries)
+        lines, entries = self.statement_lines, self.cashbook_entries
+        if len(lines) == 1 and len(entries) == 1:  # the usual match: checked in one go
+            line_amount, entry_amount = lines[0].amount, entries[0].amount
+            if (
+                line_amount.amount_minor != entry_amount.amount_minor
+                or line_amount.currency != entry_amount.currency
+            ):
+                self._refuse_unequal_sides()
+            key = f"{lines[0].bank_id}\x1e{entries[0].entry_id}"
+        else:
+            if not lines or not entries:
+                raise MatchError("a match needs at least one statement line and one cashbook entry")
+            self._refuse_unequal_sides()
+            line_ids = sorted(line.bank_id for line in lines)
+            entry_ids = sorted(entry.entry_id for entry in entries)
+            if len(set(line_ids)) != len(line_ids) or len(set(entry_ids)) != len(entry_ids):
+                raise MatchError("a match names the same line or entry twice")
+            key = "\x1f".join(line_ids) + "\x1e" + "\x1f".join(entry_ids)
+        object.__setattr__(self, "match_id", hashlib.sha256(key.encode()).hexdigest()[:32])
+
+    def _refuse_unequal_sides(self) -> None:
+        """Raise unless both sides are in one currency and sum equal."""
+        currency = self.statement_lines[0].amount.currency
+        bank_side = book_side = 0
+        amounts = [line.amount for line in self.statement_lines] + [
+            entry.amount for entry in self.cashbook_entries
+        ]
+        for amount in amounts:
+            if amount.currency != currency:
+                raise MatchError(f"a match cannot mix currencies ({currency}, {amount.currency})")
+        for line in self.statement_lines:
+            bank_side += line.amount.amount_minor
+        for entry in self.cashbook_entries:
+            book_side += entry.amount.amount_minor
         if bank_side != book_side:
-            currency = currencies.pop()
             raise MatchError(
                 f"the statement lines sum to {Money(amount_minor=bank_side, currency=currency)} "
                 f"but the cashbook entries to {Money(amount_minor=book_side, currency=currency)}"
             )
-        key = "\x1f".join(sorted(line_ids)) + "\x1e" + "\x1f".join(sorted(entry_ids))
-        object.__setattr__(self, "match_id", hashlib.sha256(key.encode()).hexdigest()[:32])
 
     @property
     def amount(self) -> Money:
@@ -93,23 +111,25 @@ class MatchSet:
             self._add(match)
 
     def _add(self, match: Match) -> None:
-        if match.match_id in self._by_id:
-            raise MatchError(f"match {match.match_id} is already recorded")
-        for line_id in match.line_ids:
-            if line_id in self._by_line:
+        match_id = match.match_id
+        if match_id in self._by_id:
+            raise MatchError(f"match {match_id} is already recorded")
+        by_line, by_entry = self._by_line, self._by_entry
+        line_ids = [line.bank_id for line in match.statement_lines]
+        entry_ids = [entry.entry_id for entry in match.cashbook_entries]
+        for line_id in line_ids:
+            if line_id in by_line:
+                raise MatchError(f"statement line {line_id} is already in match {by_line[line_id]}")
+        for entry_id in entry_ids:
+            if entry_id in by_entry:
                 raise MatchError(
-                    f"statement line {line_id} is already in match {self._by_line[line_id]}"
+                    f"cashbook entry {entry_id} is already in match {by_entry[entry_id]}"
                 )
-        for entry_id in match.entry_ids:
-            if entry_id in self._by_entry:
-                raise MatchError(
-                    f"cashbook entry {entry_id} is already in match {self._by_entry[entry_id]}"
-                )
-        self._by_id[match.match_id] = match
-        for line_id in match.line_ids:
-            self._by_line[line_id] = match.match_id
-        for entry_id in match.entry_ids:
-            self._by_entry[entry_id] = match.match_id
+        self._by_id[match_id] = match
+        for line_id in line_ids:
+            by_line[line_id] = match_id
+        for entry_id in entry_ids:
+            by_entry[entry_id] = match_id
 
     def __len__(self) -> int:
         return len(self._by_id)

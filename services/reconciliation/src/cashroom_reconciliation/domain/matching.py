@@ -20,11 +20,13 @@ meeting in the middle on pair sums. Nothing is ever compared pairwise over every
 
 from __future__ import annotations
 
+import functools
+import gc
+import itertools
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import combinations
 
 from cashroom_reconciliation.domain.cashbook import CashbookEntry
 from cashroom_reconciliation.domain.errors import MatchError
@@ -32,9 +34,12 @@ from cashroom_reconciliation.domain.matches import Match, MatchRule, MatchSet
 from cashroom_reconciliation.domain.statement import StatementLine
 
 _TOKEN = re.compile(r"[A-Z0-9]+")
+_NOT_TOKEN = re.compile(r"[^A-Z0-9]+")
 _MIN_KEY = 4  # a whole reference shorter than this ("FEE", "CR") identifies nothing
 _MIN_TOKEN = 5  # a single token counts as a reference when this long and holding a digit
-_MAX_NGRAM = 3  # "INV 1234" in a narrative still meets "INV-1234" in the cashbook
+_MAX_RUN = 6  # a reference split over up to six tokens ("INV 1234") still meets "INV-1234"
+_SCAN_KEYS = 16
+_SLACK_DAYS = 1
 _MAX_SOLUTIONS = 64
 
 
@@ -73,31 +78,70 @@ def reference_key(text: str) -> str:
     return "".join(_TOKEN.findall(text.upper()))
 
 
+@functools.lru_cache(maxsize=65_536)
 def entry_reference_keys(reference: str) -> frozenset[str]:
-    """The keys under which a cashbook entry's reference can be recognised in bank text."""
+    """The keys under which a cashbook entry's reference can be recognised in bank text: the
+    whole reference (letters and digits only), and each long token holding a digit (the
+    cheque number in "CHQ 100234")."""
     tokens = _TOKEN.findall(reference.upper())
-    keys = {t for t in tokens if len(t) >= _MIN_TOKEN and any(c.isdigit() for c in t)}
+    keys = {t for t in tokens if len(t) >= _MIN_TOKEN and not t.isalpha()}
     whole = "".join(tokens)
     if len(whole) >= _MIN_KEY:
         keys.add(whole)
     return frozenset(keys)
 
 
-def line_reference_keys(line: StatementLine) -> set[str]:
-    """Every run of up to three adjacent tokens of the line's reference and description."""
-    keys: set[str] = set()
-    if line.reference:
-        whole = reference_key(line.reference)
-        if len(whole) >= _MIN_KEY:
-            keys.add(whole)
-    text = f"{line.reference or ''} {line.description}".upper()
-    tokens = _TOKEN.findall(text)
-    for size in range(1, _MAX_NGRAM + 1):
-        for start in range(len(tokens) - size + 1):
-            key = "".join(tokens[start : start + size])
-            if len(key) >= _MIN_KEY:
-                keys.add(key)
-    return keys
+class LineText:
+    """A statement line's reference and description as tokens (letters and digits, upper case).
+
+    A key is found in it when it equals a run of up to ``_MAX_RUN`` adjacent tokens: "INV 20931"
+    and "INV-20931" both hold "INV20931"; "M00421" does not hold "M0042".
+    """
+
+    __slots__ = ("_starts", "_text", "_tokens", "joined")
+
+    def __init__(self, line: StatementLine) -> None:
+        self._text = f"{line.reference or ''} {line.description}".upper()
+        self.joined = _NOT_TOKEN.sub("", self._text)  # the tokens run together
+        self._tokens: list[str] | None = None
+        self._starts: dict[int, int] | None = None
+
+    @property
+    def tokens(self) -> list[str]:
+        if self._tokens is None:
+            self._tokens = _TOKEN.findall(self._text)
+        return self._tokens
+
+    def _token_at(self) -> dict[int, int]:
+        """Offset in ``joined`` where each token starts (and where the last one ends) to the
+        token's index."""
+        if self._starts is None:
+            offsets = itertools.accumulate(map(len, self.tokens), initial=0)
+            self._starts = dict(zip(offsets, itertools.count(), strict=False))
+        return self._starts
+
+    def holds(self, key: str) -> bool:
+        if key not in self.joined:
+            return False
+        if key in self.tokens:  # the usual case: the reference is one token
+            return True
+        token_at = self._token_at()
+        found = self.joined.find(key)
+        while found != -1:
+            first, after = token_at.get(found), token_at.get(found + len(key))
+            if first is not None and after is not None and after - first <= _MAX_RUN:
+                return True
+            found = self.joined.find(key, found + 1)
+        return False
+
+    def runs(self) -> set[str]:
+        """Every run of up to ``_MAX_RUN`` adjacent tokens."""
+        tokens = self.tokens
+        return {
+            "".join(tokens[start : start + size])
+            for size in range(1, _MAX_RUN + 1)
+            for start in range(len(tokens) - size + 1)
+        }
 
 
 class _Sides:
@@ -113,6 +157,17 @@ class _Sides:
         self.line_used = bytearray(len(lines))
         self.entry_used = bytearray(len(entries))
         self.matches: list[Match] = []
+        line_key = [(day, line.bank_id) for day, line in zip(self.line_day, lines, strict=True)]
+        entry_key = [
+            (day, entry.entry_id) for day, entry in zip(self.entry_day, entries, strict=True)
+        ]
+        self.line_order = sorted(range(len(lines)), key=line_key.__getitem__)
+        self.entry_order = sorted(range(len(entries)), key=entry_key.__getitem__)
+
+    def record_pair(self, rule: MatchRule, i: int, j: int) -> None:
+        self.matches.append(Match(rule, (self.lines[i],), (self.entries[j],)))
+        self.line_used[i] = 1
+        self.entry_used[j] = 1
 
     def record(self, rule: MatchRule, line_ix: Sequence[int], entry_ix: Sequence[int]) -> None:
         match = Match(
@@ -127,16 +182,24 @@ class _Sides:
         self.matches.append(match)
 
     def lines_in_date_order(self) -> list[int]:
-        return sorted(
-            (i for i in range(len(self.lines)) if not self.line_used[i]),
-            key=lambda i: (self.line_day[i], self.lines[i].bank_id),
-        )
+        used = self.line_used
+        return [i for i in self.line_order if not used[i]]
 
     def entries_in_date_order(self) -> list[int]:
-        return sorted(
-            (j for j in range(len(self.entries)) if not self.entry_used[j]),
-            key=lambda j: (self.entry_day[j], self.entries[j].entry_id),
-        )
+        used = self.entry_used
+        return [j for j in self.entry_order if not used[j]]
+
+    def entries_by_amount(self) -> dict[int, list[int]]:
+        """Unmatched entries by amount, each bucket in date order."""
+        buckets: dict[int, list[int]] = {}
+        amounts = self.entry_amount
+        for j in self.entries_in_date_order():
+            bucket = buckets.get(amounts[j])
+            if bucket is None:
+                buckets[amounts[j]] = [j]
+            else:
+                bucket.append(j)
+        return buckets
 
 
 def auto_match(
@@ -156,23 +219,32 @@ def auto_match(
     all_lines = list(lines)
     all_entries = list(entries)
     _check_inputs(all_lines, all_entries)
-    sides = _Sides(
-        [line for line in all_lines if not existing.is_line_matched(line.bank_id)],
-        [entry for entry in all_entries if not existing.is_entry_matched(entry.entry_id)],
-    )
-    _match_by_reference(sides, policy)
-    _match_by_date(sides, policy)
-    _match_groups(sides, policy, one_line_to_many=True)
-    _match_groups(sides, policy, one_line_to_many=False)
-    new = tuple(sides.matches)
-    return MatchingResult(
-        match_set=existing.with_matches(new),
-        new_matches=new,
-        unmatched_lines=tuple(line for i, line in enumerate(sides.lines) if not sides.line_used[i]),
-        unmatched_entries=tuple(
-            entry for j, entry in enumerate(sides.entries) if not sides.entry_used[j]
-        ),
-    )
+    # A run allocates one match object per pair and none of them can form a reference cycle,
+    # yet each allocation burst makes the cyclic collector rescan the whole heap of lines and
+    # entries; it is paused for the run (and resumed as it was found).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        sides = _Sides(
+            [line for line in all_lines if not existing.is_line_matched(line.bank_id)],
+            [entry for entry in all_entries if not existing.is_entry_matched(entry.entry_id)],
+        )
+        _match_one_to_one(sides, policy)
+        _match_groups(sides, policy)
+        new = tuple(sides.matches)
+        return MatchingResult(
+            match_set=existing.with_matches(new),
+            new_matches=new,
+            unmatched_lines=tuple(
+                line for i, line in enumerate(sides.lines) if not sides.line_used[i]
+            ),
+            unmatched_entries=tuple(
+                entry for j, entry in enumerate(sides.entries) if not sides.entry_used[j]
+            ),
+        )
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _check_inputs(lines: list[StatementLine], entries: list[CashbookEntry]) -> None:
@@ -185,187 +257,283 @@ def _check_inputs(lines: list[StatementLine], entries: list[CashbookEntry]) -> N
         raise MatchError("two cashbook entries share an id")
 
 
-def _match_by_reference(sides: _Sides, policy: MatchingPolicy) -> None:
-    index: dict[int, dict[str, list[int]]] = {}
-    for j, entry in enumerate(sides.entries):
-        keys = entry_reference_keys(entry.reference)
-        if keys:
-            by_key = index.setdefault(sides.entry_amount[j], {})
-            for key in keys:
-                by_key.setdefault(key, []).append(j)
-    if not index:
-        return
-    window = policy.reference_window_days
+def _match_one_to_one(sides: _Sides, policy: MatchingPolicy) -> None:
+    """Rules 1 and 2. Both pair a line with an entry of the same amount, so each amount's
+    bucket is settled on its own: first by reference, then by date."""
+    lines_by_amount: dict[int, list[int]] = {}
     for i in sides.lines_in_date_order():
-        keyed = index.get(sides.line_amount[i])
-        if keyed is None:
+        bucket = lines_by_amount.get(sides.line_amount[i])
+        if bucket is None:
+            lines_by_amount[sides.line_amount[i]] = [i]
+        else:
+            bucket.append(i)
+    entries_by_amount = sides.entries_by_amount()
+    reference_window, date_window = policy.reference_window_days, policy.date_window_days
+    line_day, entry_day, entries = sides.line_day, sides.entry_day, sides.entries
+    for amount, line_ix in lines_by_amount.items():
+        entry_ix = entries_by_amount.get(amount)
+        if entry_ix is None:
             continue
+        if len(line_ix) == 1 and len(entry_ix) == 1:  # by far the most common case
+            i, j = line_ix[0], entry_ix[0]
+            distance = abs(line_day[i] - entry_day[j])
+            if distance <= reference_window and _line_refers_to(sides.lines[i], entries[j]):
+                sides.record_pair(MatchRule.AMOUNT_AND_REFERENCE, i, j)
+            elif distance <= date_window:
+                sides.record_pair(MatchRule.AMOUNT_AND_DATE, i, j)
+            continue
+        _bucket_by_reference(sides, line_ix, entry_ix, reference_window)
+        _bucket_by_date(sides, line_ix, entry_ix, date_window)
+
+
+def _line_refers_to(line: StatementLine, entry: CashbookEntry) -> bool:
+    """``_refers_to`` for a single comparison, without building the line's token map unless
+    a key is found in the text at all."""
+    keys = entry_reference_keys(entry.reference)
+    if not keys:
+        return False
+    text = LineText(line)
+    joined = text.joined
+    for key in keys:  # noqa: SIM110 - a loop is faster here
+        if key in joined and text.holds(key):
+            return True
+    return False
+
+
+def _refers_to(text: LineText, entry: CashbookEntry) -> bool:
+    joined = text.joined
+    for key in entry_reference_keys(entry.reference):  # noqa: SIM110 - a loop is faster here
+        if key in joined and text.holds(key):  # the substring test first: it is cheap
+            return True
+    return False
+
+
+def _bucket_by_reference(
+    sides: _Sides, line_ix: list[int], entry_ix: list[int], window: int
+) -> None:
+    """Rule 1 within one amount: each line (in date order) takes the nearest entry whose
+    reference it holds."""
+    entries, entry_day, entry_used = sides.entries, sides.entry_day, sides.entry_used
+    keyed: dict[str, list[int]] | None = None
+    if len(entry_ix) > _SCAN_KEYS:  # a common amount: index its entries by reference key
+        keyed = {}
+        for j in entry_ix:
+            for key in entry_reference_keys(entries[j].reference):
+                keyed.setdefault(key, []).append(j)
+    for i in line_ix:
+        text = LineText(sides.lines[i])
+        if keyed is None:
+            candidates = [j for j in entry_ix if not entry_used[j] and _refers_to(text, entries[j])]
+        else:
+            candidates = [j for key in text.runs() for j in keyed.get(key, ()) if not entry_used[j]]
         day = sides.line_day[i]
         best: tuple[int, bool, int, str] | None = None
         best_j = -1
-        for key in line_reference_keys(sides.lines[i]):
-            for j in keyed.get(key, ()):
-                if sides.entry_used[j]:
-                    continue
-                distance = abs(sides.entry_day[j] - day)
-                if distance > window:
-                    continue
-                rank = (
-                    distance,
-                    sides.entry_day[j] > day,
-                    sides.entry_day[j],
-                    sides.entries[j].entry_id,
-                )
-                if best is None or rank < best:
-                    best, best_j = rank, j
-        if best is not None:
-            sides.record(MatchRule.AMOUNT_AND_REFERENCE, (i,), (best_j,))
-
-
-def _match_by_date(sides: _Sides, policy: MatchingPolicy) -> None:
-    window = policy.date_window_days
-    lines_by_amount: dict[int, list[int]] = {}
-    for i in range(len(sides.lines)):
-        if not sides.line_used[i]:
-            lines_by_amount.setdefault(sides.line_amount[i], []).append(i)
-    entries_by_amount: dict[int, list[int]] = {}
-    for j in range(len(sides.entries)):
-        if not sides.entry_used[j] and sides.entry_amount[j] in lines_by_amount:
-            entries_by_amount.setdefault(sides.entry_amount[j], []).append(j)
-    line_day, entry_day = sides.line_day, sides.entry_day
-    for amount, entry_ix in entries_by_amount.items():
-        line_ix = lines_by_amount[amount]
-        if len(line_ix) == 1 and len(entry_ix) == 1:
-            i, j = line_ix[0], entry_ix[0]
-            if abs(line_day[i] - entry_day[j]) <= window:
-                sides.record(MatchRule.AMOUNT_AND_DATE, (i,), (j,))
-            continue
-        entry_ix.sort(key=lambda j: (entry_day[j], sides.entries[j].entry_id))
-        days = [entry_day[j] for j in entry_ix]
-        pairs: list[tuple[int, bool, int, int, str, str, int, int]] = []
-        for i in line_ix:
-            day = line_day[i]
-            for k in range(bisect_left(days, day - window), bisect_right(days, day + window)):
-                j = entry_ix[k]
-                pairs.append(
-                    (
-                        abs(days[k] - day),
-                        days[k] > day,
-                        day,
-                        days[k],
-                        sides.lines[i].bank_id,
-                        sides.entries[j].entry_id,
-                        i,
-                        j,
-                    )
-                )
-        pairs.sort()
-        for *_rank, i, j in pairs:
-            if not sides.line_used[i] and not sides.entry_used[j]:
-                sides.record(MatchRule.AMOUNT_AND_DATE, (i,), (j,))
-
-
-def _match_groups(sides: _Sides, policy: MatchingPolicy, *, one_line_to_many: bool) -> None:
-    """Rule 3 (one line, several entries) or, with ``one_line_to_many=False``, rule 4."""
-    if one_line_to_many:
-        targets, target_amount, target_day = (
-            sides.lines_in_date_order(),
-            sides.line_amount,
-            sides.line_day,
-        )
-        pool, pool_amount, pool_day, pool_used = (
-            sides.entries_in_date_order(),
-            sides.entry_amount,
-            sides.entry_day,
-            sides.entry_used,
-        )
-        target_used = sides.line_used
-        rule = MatchRule.ONE_LINE_TO_MANY_ENTRIES
-    else:
-        targets, target_amount, target_day = (
-            sides.entries_in_date_order(),
-            sides.entry_amount,
-            sides.entry_day,
-        )
-        pool, pool_amount, pool_day, pool_used = (
-            sides.lines_in_date_order(),
-            sides.line_amount,
-            sides.line_day,
-            sides.line_used,
-        )
-        target_used = sides.entry_used
-        rule = MatchRule.MANY_LINES_TO_ONE_ENTRY
-    if not targets or len(pool) < 2:
-        return
-    days = [pool_day[k] for k in pool]
-    window = policy.date_window_days
-    for t in targets:
-        if target_used[t]:
-            continue
-        amount = target_amount[t]
-        if amount == 0:
-            continue
-        sign = 1 if amount > 0 else -1
-        goal = amount * sign
-        day = target_day[t]
-        candidates: list[tuple[int, int, int]] = []  # (distance, position in pool, magnitude)
-        for position in range(bisect_left(days, day - window), bisect_right(days, day + window)):
-            k = pool[position]
-            if pool_used[k]:
+        for j in candidates:
+            distance = abs(entry_day[j] - day)
+            if distance > window:
                 continue
-            magnitude = pool_amount[k] * sign
-            if 0 < magnitude < goal:
-                candidates.append((abs(days[position] - day), position, magnitude))
-        if len(candidates) < 2:
+            rank = (distance, entry_day[j] > day, entry_day[j], entries[j].entry_id)
+            if best is None or rank < best:
+                best, best_j = rank, j
+        if best is not None:
+            sides.record_pair(MatchRule.AMOUNT_AND_REFERENCE, i, best_j)
+
+
+def _bucket_by_date(sides: _Sides, line_ix: list[int], entry_ix: list[int], window: int) -> None:
+    """Rule 2 within one amount: the nearest pairs first; at equal distance the entry recorded
+    before the line (money clears after it is recorded); then the earliest."""
+    line_day, entry_day = sides.line_day, sides.entry_day
+    line_used, entry_used = sides.line_used, sides.entry_used
+    free_entries = [j for j in entry_ix if not entry_used[j]]  # in date order
+    days = [entry_day[j] for j in free_entries]
+    pairs: list[tuple[int, bool, int, int, int, int]] = []
+    for rank_i, i in enumerate(line_ix):  # in date order
+        if line_used[i]:
             continue
-        candidates.sort()
-        candidates = candidates[: policy.max_group_candidates]
-        group = _subset_with_sum(goal, candidates, policy.max_group_size)
-        if group is None:
-            continue
-        members = [pool[candidates[c][1]] for c in group]
+        day = line_day[i]
+        for k in range(bisect_left(days, day - window), bisect_right(days, day + window)):
+            pairs.append((abs(days[k] - day), days[k] > day, rank_i, k, i, free_entries[k]))
+    pairs.sort()
+    for *_rank, i, j in pairs:
+        if not line_used[i] and not entry_used[j]:
+            sides.record_pair(MatchRule.AMOUNT_AND_DATE, i, j)
+
+
+def _match_groups(sides: _Sides, policy: MatchingPolicy) -> None:
+    """Rules 3 and 4, smallest groups first: every pair (one line to two entries, then two
+    lines to one entry) before any group of three, and so on. The small, likely groups take
+    their members first, and the costlier searches look through a thinner pool."""
+    lodgements = _GroupSearch(sides, policy, one_line_to_many=True)
+    splits = _GroupSearch(sides, policy, one_line_to_many=False)
+    for size in range(2, policy.max_group_size + 1):
+        lodgements.match_groups_of(size)
+        splits.match_groups_of(size)
+
+
+class _GroupSearch:
+    """One direction of the group rules: each target (a line for rule 3, an entry for rule 4)
+    against the unmatched other side of its sign within its date window. A line's entries
+    are recorded on or before it (lodged after they were received), with a day of slack
+    either way for a late posting."""
+
+    def __init__(self, sides: _Sides, policy: MatchingPolicy, *, one_line_to_many: bool) -> None:
+        self.sides = sides
+        self.policy = policy
+        self.one_line_to_many = one_line_to_many
         if one_line_to_many:
-            sides.record(rule, (t,), members)
+            targets, self.target_amount, target_day, self.target_used = (
+                sides.lines_in_date_order(),
+                sides.line_amount,
+                sides.line_day,
+                sides.line_used,
+            )
+            self.pool, pool_amount, pool_day, self.pool_used = (
+                sides.entries_in_date_order(),
+                sides.entry_amount,
+                sides.entry_day,
+                sides.entry_used,
+            )
+            before, after = policy.date_window_days, _SLACK_DAYS
+            self.rule = MatchRule.ONE_LINE_TO_MANY_ENTRIES
         else:
-            sides.record(rule, members, (t,))
+            targets, self.target_amount, target_day, self.target_used = (
+                sides.entries_in_date_order(),
+                sides.entry_amount,
+                sides.entry_day,
+                sides.entry_used,
+            )
+            self.pool, pool_amount, pool_day, self.pool_used = (
+                sides.lines_in_date_order(),
+                sides.line_amount,
+                sides.line_day,
+                sides.line_used,
+            )
+            before, after = _SLACK_DAYS, policy.date_window_days
+            self.rule = MatchRule.MANY_LINES_TO_ONE_ENTRY
+        # The pool split by sign, each in date order, as flat arrays for the window scans.
+        self.pools: dict[int, list[int]] = {1: [], -1: []}
+        for k in self.pool:
+            if pool_amount[k]:
+                self.pools[1 if pool_amount[k] > 0 else -1].append(k)
+        # Each target's candidates, found once: (distance, position in its signed pool,
+        # magnitude), nearest first; members taken by other groups drop out as passes go.
+        self.candidates_of: dict[int, tuple[int, list[tuple[int, int, int]]]] = {}
+        for sign, signed_pool in self.pools.items():
+            days = [pool_day[k] for k in signed_pool]
+            magnitudes = [pool_amount[k] * sign for k in signed_pool]
+            for t in targets:
+                amount = self.target_amount[t]
+                if amount * sign <= 0:
+                    continue
+                goal = amount * sign
+                day = target_day[t]
+                lo = bisect_left(days, day - before)
+                hi = bisect_right(days, day + after)
+                if hi - lo < 2:
+                    continue
+                found = [
+                    (abs(days[p] - day), p, magnitudes[p])
+                    for p in range(lo, hi)
+                    if magnitudes[p] < goal
+                ]
+                if len(found) >= 2:
+                    found.sort()
+                    self.candidates_of[t] = (sign, found)
+
+    def match_groups_of(self, size: int) -> None:
+        # a pair costs one hash lookup per candidate, so pairs search the whole window;
+        # larger groups search the nearest ``max_group_candidates``
+        cap = None if size == 2 else self.policy.max_group_candidates
+        pool_used, target_used = self.pool_used, self.target_used
+        for t, (sign, found) in self.candidates_of.items():
+            if target_used[t]:
+                continue
+            pool = self.pools[sign]
+            free = [c for c in found if not pool_used[pool[c[1]]]][:cap]
+            if len(free) < size:
+                continue
+            goal = abs(self.target_amount[t])
+            group = _pair_with_sum(goal, free) if size == 2 else _subset_with_sum(goal, free, size)
+            if group is None:
+                continue
+            members = [pool[free[c][1]] for c in group]
+            if self.one_line_to_many:
+                self.sides.record(self.rule, (t,), members)
+            else:
+                self.sides.record(self.rule, members, (t,))
+
+
+def _pair_with_sum(goal: int, candidates: list[tuple[int, int, int]]) -> tuple[int, ...] | None:
+    """Two candidates whose magnitudes sum to ``goal``, the nearest in date; one pass, hashed."""
+    seen: dict[int, list[int]] = {}
+    best: tuple[int, int, tuple[int, ...]] | None = None
+    found = 0
+    for second, (distance, _position, magnitude) in enumerate(candidates):
+        for first in seen.get(goal - magnitude, ()):
+            rank = (candidates[first][0] + distance, distance, (first, second))
+            if best is None or rank < best:
+                best = rank
+            found += 1
+        if found >= _MAX_SOLUTIONS:
+            break
+        seen.setdefault(magnitude, []).append(second)
+    return None if best is None else best[2]
 
 
 def _subset_with_sum(
-    goal: int, candidates: list[tuple[int, int, int]], max_size: int
+    goal: int, candidates: list[tuple[int, int, int]], size: int
 ) -> tuple[int, ...] | None:
-    """The smallest group (2..max_size) of candidates whose magnitudes sum to ``goal``;
-    among groups of that size, the one nearest in date (then the earliest in the pool).
+    """``size`` candidates whose magnitudes sum to ``goal``: of those found, the nearest in date
+    (least total distance, then least greatest distance, then earliest); ``None`` if none.
 
-    Meet in the middle: sums of the right half's combinations are hashed, the left half's
-    combinations look their complement up, so a group of four costs the pairs, not the quads.
+    Meet in the middle: the sums of all pairs are hashed once; the first ``size - 2`` members
+    are chosen depth-first in ascending magnitude (pruned when the rest cannot reach the goal,
+    or must overshoot it) and the last two are looked up as a pair sum.
     """
-    magnitudes = [c[2] for c in candidates]
-    distances = [c[0] for c in candidates]
-    n = len(candidates)
-    for size in range(2, min(max_size, n) + 1):
-        left_size = size // 2
-        right_size = size - left_size
-        right_sums: dict[int, list[tuple[int, ...]]] = {}
-        for combo in combinations(range(n), right_size):
-            total = sum(magnitudes[k] for k in combo)
-            if total < goal:
-                right_sums.setdefault(total, []).append(combo)
-        best: tuple[int, int, tuple[int, ...]] | None = None
-        found = 0
-        for left in combinations(range(n), left_size):
-            remainder = goal - sum(magnitudes[k] for k in left)
-            for right in right_sums.get(remainder, ()):
-                if left[-1] >= right[0]:
-                    continue  # each group counted once: the left half holds the lowest positions
-                group = left + right
-                rank = (sum(distances[k] for k in group), max(distances[k] for k in group), group)
-                if best is None or rank < best:
-                    best = rank
-                found += 1
-                if found >= _MAX_SOLUTIONS:
-                    break
-            if found >= _MAX_SOLUTIONS:
+    order = sorted(range(len(candidates)), key=lambda c: candidates[c][2])
+    magnitudes = [candidates[c][2] for c in order]
+    n = len(order)
+    largest = magnitudes[-1]
+    pairs: dict[int, list[tuple[int, int]]] = {}
+    for first in range(n - 1):
+        low = magnitudes[first]
+        if low * 2 > goal:
+            break
+        for second in range(first + 1, n):
+            total = low + magnitudes[second]
+            if total > goal:
                 break
-        if best is not None:
-            return best[2]
-    return None
+            pairs.setdefault(total, []).append((first, second))
+    solutions: list[tuple[int, ...]] = []
+
+    def search(start: int, left: int, remainder: int, chosen: tuple[int, ...]) -> None:
+        if left == 2:
+            for first, second in pairs.get(remainder, ()):
+                if first >= start:
+                    solutions.append((*chosen, first, second))
+                    if len(solutions) >= _MAX_SOLUTIONS:
+                        return
+            return
+        for position in range(start, n - left + 1):
+            magnitude = magnitudes[position]
+            if magnitude * left > remainder:
+                break  # every later one is at least as large: the rest would overshoot
+            if magnitude + largest * (left - 1) < remainder:
+                continue  # too small even with the largest for the rest
+            search(position + 1, left - 1, remainder - magnitude, (*chosen, position))
+            if len(solutions) >= _MAX_SOLUTIONS:
+                return
+
+    search(0, size, goal, ())
+    if not solutions:
+        return None
+    best: tuple[int, int, tuple[int, ...]] | None = None
+    for solution in solutions:
+        members = tuple(sorted(order[p] for p in solution))
+        distances = [candidates[m][0] for m in members]
+        rank = (sum(distances), max(distances), members)
+        if best is None or rank < best:
+            best = rank
+    assert best is not None
+    return best[2]
