@@ -31,7 +31,9 @@ async def everything(session: AsyncSession, firm_id: str, tracked_codes: Sequenc
     await sync_totals(session, firm_id)
 
 
-def _daily(daily: str, current: str, keys: str, source_keys: str, where: str) -> list[str]:
+def _daily(
+    daily: str, current: str, keys: str, source_keys: str, group_keys: str, where: str
+) -> list[str]:
     return [
         f"""
         INSERT INTO {daily} (firm_id, {keys}, currency, day, debit, credit, cum_debit, cum_credit)
@@ -41,7 +43,7 @@ def _daily(daily: str, current: str, keys: str, source_keys: str, where: str) ->
             SELECT firm_id, {source_keys}, currency, posted_on AS day,
                    SUM(debit) AS debit, SUM(credit) AS credit
             FROM journal_lines WHERE firm_id = :f {where}
-            GROUP BY firm_id, {source_keys}, currency, posted_on
+            GROUP BY firm_id, {group_keys}, currency, posted_on
         ) AS days
         WINDOW w AS (PARTITION BY {keys}, currency ORDER BY day)
         """,
@@ -58,12 +60,15 @@ def _daily(daily: str, current: str, keys: str, source_keys: str, where: str) ->
 
 async def balances(session: AsyncSession, firm_id: str) -> None:
     statements = [
-        *_daily("account_daily", "account_balances", "account_code", "account_code", ""),
+        *_daily(
+            "account_daily", "account_balances", "account_code", "account_code", "account_code", ""
+        ),
         *_daily(
             "matter_daily",
             "matter_balances",
             "matter_id, side, account_code",
             "matter_id, COALESCE(side, 'office') AS side, account_code",
+            "matter_id, COALESCE(side, 'office'), account_code",
             "AND matter_id IS NOT NULL",
         ),
         """
