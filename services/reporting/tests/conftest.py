@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+
 from cashroom_chassis.db import Database
 from cashroom_chassis.migrations import upgrade
 from cashroom_chassis.testing import Infrastructure
@@ -12,10 +13,10 @@ from cashroom_chassis.testing import Infrastructure
 # The scenario and helpers the reporting tests share live beside them.
 sys.path.insert(0, str(Path(__file__).parent))
 
-from reporting_fixtures import make_settings  # noqa: E402
+from reporting_fixtures import make_settings
 
-from cashroom_reporting.app import MIGRATIONS  # noqa: E402
-from cashroom_reporting.settings import Settings  # noqa: E402
+from cashroom_reporting.app import MIGRATIONS
+from cashroom_reporting.settings import Settings
 
 
 @pytest.fixture

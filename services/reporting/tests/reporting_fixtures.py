@@ -6,15 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
-from cashroom_chassis.auth import Role, issue_token
-from cashroom_chassis.db import Database
-from cashroom_chassis.migrations import upgrade
-from cashroom_chassis.testing import Infrastructure
-from cashroom_contracts.envelope import Envelope, EventPayload
 from fastapi import FastAPI
 
+from cashroom_chassis.auth import Role, issue_token
+from cashroom_chassis.db import Database
+from cashroom_chassis.testing import Infrastructure
+from cashroom_contracts.envelope import Envelope, EventPayload
 from cashroom_reporting import api
-from cashroom_reporting.app import MIGRATIONS
 from cashroom_reporting.consumer import record_position
 from cashroom_reporting.handlers import handle
 from cashroom_reporting.rebuild import RebuildResult

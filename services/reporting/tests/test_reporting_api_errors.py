@@ -10,14 +10,14 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from cashroom_chassis.auth import Role
-from cashroom_chassis.db import Database
-from cashroom_chassis.migrations import upgrade
-from cashroom_chassis.testing import Infrastructure
 from pypdf import PdfReader
 from reporting_fixtures import api_app, apply_all, client_for, make_settings, token
 from reporting_scenario import envelopes
 
+from cashroom_chassis.auth import Role
+from cashroom_chassis.db import Database
+from cashroom_chassis.migrations import upgrade
+from cashroom_chassis.testing import Infrastructure
 from cashroom_reporting.app import MIGRATIONS
 
 

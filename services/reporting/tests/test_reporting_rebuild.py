@@ -14,15 +14,15 @@ from datetime import date
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from reporting_fixtures import client_for, make_settings
+from reporting_scenario import M_WALSH, client_side, envelope, envelopes, journal, line
+from sqlalchemy import text
+
 from cashroom_chassis.auth import Role
 from cashroom_chassis.kafka import ensure_topics
 from cashroom_chassis.testing import Infrastructure, eventually
 from cashroom_contracts.envelope import encode_event
 from cashroom_contracts.topics import CLIO_EVENTS, LEDGER_EVENTS, RECONCILIATION_EVENTS
-from reporting_fixtures import client_for, make_settings
-from reporting_scenario import M_WALSH, client_side, envelope, envelopes, journal, line
-from sqlalchemy import text
-
 from cashroom_reporting.app import build
 from cashroom_reporting.db.recompute import AGGREGATES
 from cashroom_reporting.settings import Settings
@@ -150,7 +150,7 @@ async def test_a_rebuild_from_the_topics_gives_identical_reports_and_aggregates(
             report = await http.get(
                 f"/firms/{firm}/reports/breach-register", params={"as_of": before_day.isoformat()}
             )
-            return report.json()["figures"]["overdrawn_count"] == 0
+            return bool(report.json()["figures"]["overdrawn_count"] == 0)
 
         await eventually(walsh_restored, within=30)
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import httpx
 import pytest
-from cashroom_chassis.db import Database
-from cashroom_chassis.migrations import upgrade
-from cashroom_chassis.testing import Infrastructure
 from reporting_fixtures import api_app, apply_all, client_for, make_settings
 from reporting_scenario import envelopes
 
+from cashroom_chassis.db import Database
+from cashroom_chassis.migrations import upgrade
+from cashroom_chassis.testing import Infrastructure
 from cashroom_reporting.app import MIGRATIONS
 
 
