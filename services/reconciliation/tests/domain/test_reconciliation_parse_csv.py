@@ -2,9 +2,12 @@
 format, row order, and the stable ids of lines that have none."""
 
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from cashroom_contracts.money import Money
 from cashroom_reconciliation.domain import (
@@ -19,6 +22,7 @@ from cashroom_reconciliation.domain import (
     StatementErrorKind,
     parse_statement,
 )
+from cashroom_reconciliation.domain.parsing.values import formatted_amount
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BARCLAYS = (FIXTURES / "barclays_client_2024-07.csv").read_bytes()
@@ -170,3 +174,20 @@ def test_a_running_balance_that_does_not_follow_names_the_line() -> None:
     assert "running balance 11,400.00 GBP is not the previous balance 8,000.00 GBP" in str(
         caught.value
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(min_value=-(10**12), max_value=10**12),
+    st.sampled_from([(".", ","), (",", "."), (".", None), (",", " "), (".", "'")]),
+)
+def test_any_amount_written_with_the_banks_separators_reads_back_exactly(
+    minor: int, separators: tuple[str, str | None]
+) -> None:
+    decimal_separator, thousands_separator = separators
+    whole, cents = divmod(abs(minor), 100)
+    grouped = f"{whole:,}".replace(",", thousands_separator or "")
+    text = f"{'-' if minor < 0 else ''}{grouped}{decimal_separator}{cents:02d}"
+    number_format = NumberFormat(decimal_separator, thousands_separator)
+
+    assert formatted_amount(text, number_format, "line 2") == Decimal(minor).scaleb(-2)

@@ -2,20 +2,23 @@
 
 1. **Amount and reference**: the same signed amount, and the entry's reference (a cheque
    number, the matter reference the firm put in the remittance) appears in the line's
-   reference or description; within ``reference_window_days`` (cheques clear late); nearest
-   date first.
+   reference or description as whole tokens; within ``reference_window_days`` (cheques clear
+   late); nearest date first.
 2. **Amount and date**: the same signed amount within ``date_window_days``; nearest date first,
    and at equal distance an entry dated on or before the bank line (money clears after it is
    recorded, not before).
 3. **One line to several entries**: a lodgement of several receipts (or one bulk payment of
-   several payments): 2 to ``max_group_size`` unmatched entries of the line's sign within the
-   date window whose amounts sum to the line.
-4. **Several lines to one entry**: the reverse.
+   several payments): 2 to ``max_group_size`` unmatched entries of the line's sign, recorded
+   within ``date_window_days`` before it (a day of slack after), summing to the line.
+4. **Several lines to one entry**: the reverse (a receipt paid in instalments).
 
-Work is O(n log n) on amounts: entries are hashed by amount (and by reference key), each
-bucket sorted by date; the subset-sum rules only search the few unmatched entries of one
-sign within one line's date window (at most ``max_group_candidates`` of them, nearest first),
-meeting in the middle on pair sums. Nothing is ever compared pairwise over everything.
+Groups are found smallest first, in both directions, before any larger group is looked for.
+
+Work is O(n log n) on amounts: lines and entries are bucketed by amount, each bucket in date
+order, and rules 1 and 2 settle each bucket on its own. The group rules search only the
+unmatched items of one sign inside one target's date window: pairs by one hash lookup per
+candidate, larger groups among the nearest ``max_group_candidates`` by meeting in the middle
+on pair sums. Nothing is ever compared pairwise over everything.
 """
 
 from __future__ import annotations
@@ -38,9 +41,9 @@ _NOT_TOKEN = re.compile(r"[^A-Z0-9]+")
 _MIN_KEY = 4  # a whole reference shorter than this ("FEE", "CR") identifies nothing
 _MIN_TOKEN = 5  # a single token counts as a reference when this long and holding a digit
 _MAX_RUN = 6  # a reference split over up to six tokens ("INV 1234") still meets "INV-1234"
-_SCAN_KEYS = 16
-_SLACK_DAYS = 1
-_MAX_SOLUTIONS = 64
+_SCAN_KEYS = 16  # up to this many entries of one amount are checked one by one, else indexed
+_SLACK_DAYS = 1  # a group's members may be dated a day on the wrong side of the target
+_MAX_SOLUTIONS = 64  # the best of the first 64 groups that fit is taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +74,6 @@ class MatchingResult:
         for match in self.new_matches:
             counts[match.rule] += 1
         return counts
-
-
-def reference_key(text: str) -> str:
-    """A reference compared as the bank and the cashier would: letters and digits only."""
-    return "".join(_TOKEN.findall(text.upper()))
 
 
 @functools.lru_cache(maxsize=65_536)
