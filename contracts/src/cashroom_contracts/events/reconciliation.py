@@ -28,8 +28,11 @@ class StatementImported(ReconciliationEvent):
     file_format: str = Field(description="camt053, ofx, mt940 or csv")
     period_start: date
     period_end: date
-    opening_balance: Money
-    closing_balance: Money
+    opening_balance: Money | None = Field(
+        description="As the bank states it; carried forward from the account's history where "
+        "the format states none (OFX has no opening, a CSV may have neither)."
+    )
+    closing_balance: Money | None
     lines_new: int
     lines_already_known: int
 
@@ -58,6 +61,7 @@ class ReconciliationSigned(ReconciliationEvent):
 class BreachKind(StrEnum):
     LATE_RECONCILIATION = "late_reconciliation"
     THREE_WAY_DIFFERENCE = "three_way_difference"
+    STATEMENT_CONTINUITY_BREAK = "statement_continuity_break"  # a gap or change between statements
 
 
 @register

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from lxml import etree  # type: ignore[import-untyped]
+from lxml import etree  # type: ignore[import-untyped]  # lxml-stubs lacks DocInfo.doctype
 
 from cashroom_contracts.money import Money
 from cashroom_reconciliation.domain.errors import StatementError, StatementErrorKind

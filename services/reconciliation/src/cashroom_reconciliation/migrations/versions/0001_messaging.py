@@ -1,6 +1,7 @@
 """The outbox and inbox every service keeps (chassis)."""
 
 from alembic import op
+
 from cashroom_chassis.messaging_tables import create_messaging_tables, drop_messaging_tables
 
 revision = "0001"
