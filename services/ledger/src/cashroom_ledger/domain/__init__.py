@@ -8,6 +8,7 @@
 * ``decisions``      Post / Hold / Reject / Refer, and the view of the books a rule may read;
 * ``invariants``     the accounts rules (I-1, I-3, I-4, I-5, I-10, I-13) as pure checks;
 * ``balances``       dated cumulative balances (and how the database mirrors them);
+* ``state``          what the books remember, behind one interface (in memory or in a database);
 * ``ledger``         the aggregate that applies decisions, all or nothing;
 * ``outcomes`` / ``publishing``  what happened, and the ``ledger.events.v1`` payloads for it.
 """
@@ -63,6 +64,7 @@ from cashroom_ledger.domain.outcomes import (
 )
 from cashroom_ledger.domain.posting_rules import decide, posting_key
 from cashroom_ledger.domain.publishing import account_upserted, journal_posted, ledger_events
+from cashroom_ledger.domain.state import LedgerState, LivePosting, MemoryState, Submission
 
 __all__ = [
     "Account",
@@ -88,9 +90,12 @@ __all__ = [
     "Jurisdiction",
     "Ledger",
     "LedgerError",
+    "LedgerState",
     "LedgerView",
     "Line",
+    "LivePosting",
     "ManualEntry",
+    "MemoryState",
     "NotPosted",
     "OfficePaymentEntry",
     "Outcome",
@@ -104,6 +109,7 @@ __all__ = [
     "Reject",
     "RejectReason",
     "Rejected",
+    "Submission",
     "SupplierInvoiceEntry",
     "SupplierInvoicePaymentEntry",
     "VatTag",

@@ -1,4 +1,5 @@
-"""The Ledger aggregate: one firm's books, in memory, exactly as the service's database keeps them.
+"""The Ledger aggregate: one firm's books, over a ``LedgerState`` — in memory (``MemoryState``) or
+in the service's database, loaded a batch at a time (``cashroom_ledger.db.store.StoredState``).
 
 It takes Clio-derived events, manual entries, period locks and exception resolutions; asks the
 posting rules what each means; checks the invariants; and applies the result all or nothing,
@@ -24,19 +25,21 @@ How it applies one posting (``_attempt``)
 6. Apply: journals appended, balances moved, the key's live content replaced, facts (bills,
    allocations, supplier invoices) updated, then whatever waited on what just changed is retried.
 
-Persistence mirror
-------------------
-``journals``/``journal_lines`` (append-only), ``balances`` (see ``balances``), ``live_postings``
-(key → version, journal ids, facts), ``seen_versions`` (key, version), ``pending_postings`` (key →
-version, the event, reason, waits-for keys, allowed exception kinds, exception id), ``exceptions``,
-``breach_register``, ``period_locks`` and their audit rows, plus the reference tables. Each call
-is one transaction.
+State
+-----
+Everything the Ledger remembers goes through ``LedgerState`` (``state``): one lookup or change
+at a time — a matter, a posting key's live content, a client column's dated series from a date
+on — so a state backed by a database loads only what a call touches. The database mirrors it
+in ``journals``/``journal_lines`` (append-only), ``balances`` (see ``balances``),
+``live_postings`` (key → version, journal ids, facts), ``seen_versions`` (key, version),
+``held_postings`` (key → version, the event, reason, waits-for keys, allowed exception kinds,
+exception id), ``exceptions``, ``breaches``, period locks and their audit rows, plus the
+reference tables. Each call is one transaction.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
@@ -59,18 +62,11 @@ from cashroom_contracts.events.ledger import (
     PostingSource,
 )
 from cashroom_contracts.money import Money
-from cashroom_ledger.domain.accounts import (
-    Account,
-    AccountRole,
-    ChartError,
-    ChartOfAccounts,
-    chart_problems,
-)
-from cashroom_ledger.domain.balances import BalanceKey, Balances
+from cashroom_ledger.domain.accounts import Account, AccountRole, ChartOfAccounts
+from cashroom_ledger.domain.balances import BalanceKey
 from cashroom_ledger.domain.decisions import (
     OFFICE_ACCOUNT,
     UNLOCK,
-    BillFacts,
     Decision,
     Facts,
     Hold,
@@ -82,7 +78,6 @@ from cashroom_ledger.domain.decisions import (
     Refer,
     Reject,
     RejectReason,
-    SupplierInvoiceFacts,
     WaitFor,
 )
 from cashroom_ledger.domain.invariants import first_locked, first_overdraft
@@ -104,44 +99,21 @@ from cashroom_ledger.domain.outcomes import (
 )
 from cashroom_ledger.domain.posting_rules import decide, posting_key
 from cashroom_ledger.domain.reference import BankAccount, Client, Matter
+from cashroom_ledger.domain.state import (
+    LedgerState,
+    LivePosting,
+    MemoryState,
+    PendingPosting,
+    Submission,
+)
 
-Subject = ClioEvent | ManualEntry
+__all__ = ["Ledger", "LedgerError", "PendingPosting", "Submission"]
+
 LEDGER = "ledger"  # who resolves an exception the books resolved themselves
 
 
 class LedgerError(ValueError):
     """A cashier's command the ledger refuses (the API answers it with a 4xx and this text)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Submission:
-    """One version of one posting key, as it arrived."""
-
-    key: PostingKey
-    version: str
-    source: PostingSource
-    subject: Subject
-    entered_by: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PendingPosting:
-    """A posting that waits: held (for reference data, a review, an unlock) or referred to the
-    cashier as a blocking exception (``exception_id``)."""
-
-    submission: Submission
-    reason_code: str
-    reason: str
-    waiting_for: tuple[WaitFor, ...]
-    allow: frozenset[ExceptionKind]
-    exception_id: uuid.UUID | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Live:
-    version: str
-    journals: tuple[Journal, ...]
-    facts: Facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,38 +126,23 @@ class _Resolution:
 class Ledger:
     """One firm's double-entry books for office and client money. Also a ``LedgerView``."""
 
-    def __init__(self, firm_id: str, chart: ChartOfAccounts) -> None:
-        problems = chart_problems(chart)
-        if problems:
-            raise ChartError(problems)
+    def __init__(
+        self,
+        firm_id: str,
+        chart: ChartOfAccounts | None = None,
+        *,
+        state: LedgerState | None = None,
+    ) -> None:
+        """The books of ``firm_id``: new ones in memory from ``chart``, or those ``state`` keeps
+        (e.g. the service's database, loaded a batch at a time)."""
+        if state is None:
+            if chart is None:
+                raise ValueError("new books need a chart of accounts")
+            state = MemoryState(chart)
+        elif chart is not None:
+            raise ValueError("books over an existing state use the state's chart")
         self.firm_id = firm_id
-        self._chart = chart
-        self._clients: dict[int, Client] = {}
-        self._matters: dict[int, Matter] = {}
-        self._matters_of_client: dict[int, set[int]] = defaultdict(set)
-        self._bank_accounts: dict[int, BankAccount] = {}
-        self._default_office: int | None = None
-        self._practice_areas: dict[int, str] = {}
-        self._journals: list[Journal] = []
-        self._journal_by_id: dict[uuid.UUID, Journal] = {}
-        self._journals_of_key: dict[PostingKey, list[Journal]] = defaultdict(list)
-        self._balances = Balances()
-        self._live: dict[PostingKey, _Live] = {}
-        self._seen: set[tuple[PostingKey, str]] = set()
-        self._key_of_source: dict[tuple[str, str], PostingKey] = {}
-        self._pending: dict[PostingKey, PendingPosting] = {}
-        self._waiting: dict[WaitFor, set[PostingKey]] = defaultdict(set)
-        self._exceptions: dict[uuid.UUID, ExceptionRecord] = {}
-        self._office_credit: dict[int, uuid.UUID] = {}
-        self._breaches: list[Breach] = []
-        self._lock_all: date | None = None
-        self._lock_bank: dict[int, date] = {}
-        self._lock_history: list[PeriodLockChanged] = []
-        self._bills: dict[int, BillFacts] = {}
-        self._allocations: dict[int, dict[PostingKey, Money]] = defaultdict(dict)
-        self._invoices: dict[PostingKey, SupplierInvoiceFacts] = {}
-        self._invoice_payments: dict[PostingKey, dict[PostingKey, Money]] = defaultdict(dict)
-        self._client_columns: dict[int, set[int]] = defaultdict(set)  # bank account -> matters
+        self._state = state
 
     # === commands ================================================================================
 
@@ -206,19 +163,20 @@ class Ledger:
             case BankAccountUpserted():
                 return self._upsert_bank_account(event, source)
             case PracticeAreaUpserted():
-                self._practice_areas[event.practice_area_id] = event.name
+                self._state.put_practice_area(event.practice_area_id, event.name)
                 return [ReferenceRecorded("practice_area", event.practice_area_id, event.name)]
             case WorkRecorded():
                 return [NotPosted(source, "work in progress is reported, not posted, until billed")]
             case RecordDeletedInClio():
-                key = self._key_of_source.get((source.object_type, source.object_id))
+                key = self._state.key_of_source(source.object_type, source.object_id)
                 if key is None:
                     return [NotPosted(source, "nothing was posted for the deleted record")]
                 return self._submit(Submission(key, event.source.version, source, event))
         key = posting_key(event)
         if key is None:  # an event type the contracts added after this code was written
             return [NotPosted(source, f"{event.event_type} is not something the ledger posts")]
-        self._key_of_source[(source.object_type, source.object_id)] = key
+        if self._state.key_of_source(source.object_type, source.object_id) != key:
+            self._state.set_key_of_source(source.object_type, source.object_id, key)
         return self._submit(Submission(key, event.source.version, source, event))
 
     def enter(self, entry: ManualEntry) -> list[Outcome]:
@@ -242,7 +200,7 @@ class Ledger:
         """
         if not reason.strip() or not by.strip():
             raise LedgerError("resolving an exception needs who resolved it and why")
-        record = self._exceptions.get(exception_id)
+        record = self._state.exception(exception_id)
         if record is None:
             raise LedgerError(f"no exception {exception_id}")
         if not record.is_open:
@@ -250,21 +208,22 @@ class Ledger:
                 f"exception {exception_id} was already resolved ({record.resolution})"
             )
         how = _Resolution(resolution, by, reason)
-        pending = self._pending.get(record.key) if record.key is not None else None
+        pending = self._state.pending(record.key) if record.key is not None else None
         if pending is None or pending.exception_id != exception_id:
             # A report, not a waiting posting (an office column in credit): close it.
             outcomes = self._close_exception(exception_id, how)
             if record.kind is ExceptionKind.OFFICE_CREDIT_BALANCE and record.matter_id is not None:
-                self._office_credit.pop(record.matter_id, None)
+                self._state.set_office_credit(record.matter_id, None)
             return outcomes
         self._remove_pending(pending.submission.key)
         allow = pending.allow
         if resolution is ExceptionResolution.RECORDED_AS_BREACH:
             allow = allow | {record.kind}
         outcomes = self._attempt(pending.submission, allow, previous=pending, resolution=how)
-        if self._exceptions[exception_id].is_open:
+        after = self._state.exception(exception_id)
+        if after is not None and after.is_open:
             raise LedgerError(
-                f"the posting still breaks the rule: {self._exceptions[exception_id].detail}. "
+                f"the posting still breaks the rule: {after.detail}. "
                 "Fix it at source in Clio and resync, or record it as a breach."
             )
         return outcomes
@@ -274,10 +233,8 @@ class Ledger:
     ) -> list[Outcome]:
         """Nothing may post on or before ``locked_through`` (for one bank account, or at all)."""
         self._check_audit(by, reason)
-        current = (
-            self._lock_all if bank_account_id is None else self._lock_bank.get(bank_account_id)
-        )
-        if bank_account_id is not None and bank_account_id not in self._bank_accounts:
+        current = self._current_lock(bank_account_id)
+        if bank_account_id is not None and self._state.bank_account(bank_account_id) is None:
             raise LedgerError(f"no bank account {bank_account_id}")
         if current is not None and locked_through < current:
             raise LedgerError(
@@ -285,7 +242,7 @@ class Ledger:
             )
         self._set_lock(bank_account_id, locked_through)
         change = PeriodLockChanged(locked_through, bank_account_id, by, reason, locked=True)
-        self._lock_history.append(change)
+        self._state.add_lock_change(change)
         return [change]
 
     def unlock_period(
@@ -298,9 +255,7 @@ class Ledger:
     ) -> list[Outcome]:
         """Move a lock back to ``locked_through`` (or lift it: None). Audited: who and why."""
         self._check_audit(by, reason)
-        current = (
-            self._lock_all if bank_account_id is None else self._lock_bank.get(bank_account_id)
-        )
+        current = self._current_lock(bank_account_id)
         if current is None:
             raise LedgerError("there is no lock to lift")
         if locked_through is not None and locked_through >= current:
@@ -309,71 +264,75 @@ class Ledger:
             )
         self._set_lock(bank_account_id, locked_through)
         change = PeriodLockChanged(locked_through, bank_account_id, by, reason, locked=False)
-        self._lock_history.append(change)
+        self._state.add_lock_change(change)
         return [change, *self._wake({UNLOCK})]
 
     def set_default_office_account(self, bank_account_id: int) -> list[Outcome]:
-        bank = self._bank_accounts.get(bank_account_id)
+        bank = self._state.bank_account(bank_account_id)
         if bank is None or bank.kind is not AccountKind.OFFICE:
             raise LedgerError(f"{bank_account_id} is not a known office account")
-        self._default_office = bank_account_id
+        self._state.set_default_office_account_id(bank_account_id)
         return self._wake({OFFICE_ACCOUNT})
 
     def add_account(self, account: Account) -> None:
-        self._chart = self._chart.with_account(account)
+        self._state.set_chart(self.chart.with_account(account))
 
     def change_account(
         self, code: str, *, name: str | None = None, type: AccountType | str | None = None
     ) -> None:
-        self._chart = self._chart.with_account_changed(
-            code, used_codes=self.used_codes(), name=name, type=type
+        self._state.set_chart(
+            self.chart.with_account_changed(
+                code, used_codes=self.used_codes(), name=name, type=type
+            )
         )
 
     def remove_account(self, code: str) -> None:
-        self._chart = self._chart.without_account(code, used_codes=self.used_codes())
+        self._state.set_chart(self.chart.without_account(code, used_codes=self.used_codes()))
 
     # === the view the posting rules read =========================================================
 
     @property
     def chart(self) -> ChartOfAccounts:
-        return self._chart
+        return self._state.chart
 
     def bank_account(self, bank_account_id: int) -> BankAccount | None:
-        return self._bank_accounts.get(bank_account_id)
+        return self._state.bank_account(bank_account_id)
 
     def default_office_account(self) -> BankAccount | None:
-        if self._default_office is not None:
-            return self._bank_accounts[self._default_office]
-        office = [b for b in self._bank_accounts.values() if b.kind is AccountKind.OFFICE]
+        default = self._state.default_office_account_id()
+        if default is not None:
+            return self._state.bank_account(default)
+        office = [b for b in self._state.bank_accounts() if b.kind is AccountKind.OFFICE]
         return office[0] if len(office) == 1 else None
 
     def matter(self, matter_id: int) -> Matter | None:
-        return self._matters.get(matter_id)
+        return self._state.matter(matter_id)
 
     def client(self, client_id: int) -> Client | None:
-        return self._clients.get(client_id)
+        return self._state.client(client_id)
 
     def posted_bill(self, bill_id: int) -> PostedBill | None:
-        facts = self._bills.get(bill_id)
+        facts = self._state.bill(bill_id)
         if facts is None:
             return None
-        return PostedBill(facts, dict(self._allocations.get(bill_id, {})))
+        return PostedBill(facts, dict(self._state.allocations(bill_id)))
 
     def supplier_invoice(self, key: PostingKey) -> PostedSupplierInvoice | None:
-        facts = self._invoices.get(key)
+        facts = self._state.supplier_invoice(key)
         if facts is None:
             return None
-        return PostedSupplierInvoice(key, facts, dict(self._invoice_payments.get(key, {})))
+        return PostedSupplierInvoice(key, facts, dict(self._state.invoice_payments(key)))
 
     # === queries =================================================================================
 
     @property
     def currency(self) -> str:
-        return self._chart.currency
+        return self.chart.currency
 
     def balance(self, key: BalanceKey, as_of: date | None = None) -> Money:
         """Debits less credits on ``key`` at the end of ``as_of`` (the latest, if None)."""
-        return self._money(self._balances.as_of(key, as_of))
+        series = self._state.series_from(key, as_of if as_of is not None else date.max)
+        return self._money(series.as_of(as_of))
 
     def nominal_balance(self, code: str, as_of: date | None = None) -> Money:
         return self.balance(BalanceKey(code), as_of)
@@ -382,25 +341,29 @@ class Ledger:
         """Every nominal that has moved: debits less credits (credit balances are negative)."""
         return {
             key.account_code: self.balance(key, as_of)
-            for key in sorted(self._balances.keys())
+            for key in self._state.balance_keys()
             if key.is_roll_up
         }
 
     def bank_balance(self, bank_account_id: int, as_of: date | None = None) -> Money:
         """The cashbook balance of a bank account (money in the bank is positive)."""
-        bank = self._bank_accounts[bank_account_id]
+        bank = self._state.bank_account(bank_account_id)
+        if bank is None:
+            raise LedgerError(f"no bank account {bank_account_id}")
         return self.balance(BalanceKey(bank.nominal_code, bank_account_id=bank_account_id), as_of)
 
     def client_balance(
         self, matter_id: int, bank_account_id: int | None = None, as_of: date | None = None
     ) -> Money:
         """Money held for the matter (its client column), in one client account or all of them."""
-        code = self._chart.code_for(AccountRole.CLIENT_MONEY_CONTROL)
+        code = self.chart.code_for(AccountRole.CLIENT_MONEY_CONTROL)
         accounts = (
-            [bank_account_id] if bank_account_id is not None else sorted(self._client_columns)
+            [bank_account_id]
+            if bank_account_id is not None
+            else [b.bank_account_id for b in self.client_bank_accounts()]
         )
         held = -sum(
-            self._balances.as_of(BalanceKey(code, matter_id, AccountKind.CLIENT, a), as_of)
+            self.balance(BalanceKey(code, matter_id, AccountKind.CLIENT, a), as_of).amount_minor
             for a in accounts
         )
         return self._money(held)
@@ -409,104 +372,107 @@ class Ledger:
         """What the client owes the firm on the matter (its office column): billed and unpaid,
         plus unbilled disbursements."""
         codes = (
-            self._chart.code_for(AccountRole.DEBTORS_CONTROL),
-            self._chart.code_for(AccountRole.UNBILLED_DISBURSEMENTS),
+            self.chart.code_for(AccountRole.DEBTORS_CONTROL),
+            self.chart.code_for(AccountRole.UNBILLED_DISBURSEMENTS),
         )
         return self._money(
             sum(
-                self._balances.as_of(BalanceKey(c, matter_id, AccountKind.OFFICE), as_of)
+                self.balance(BalanceKey(c, matter_id, AccountKind.OFFICE), as_of).amount_minor
                 for c in codes
             )
         )
 
     def unbilled_disbursements(self, matter_id: int, as_of: date | None = None) -> Money:
-        code = self._chart.code_for(AccountRole.UNBILLED_DISBURSEMENTS)
+        code = self.chart.code_for(AccountRole.UNBILLED_DISBURSEMENTS)
         return self.balance(BalanceKey(code, matter_id, AccountKind.OFFICE), as_of)
 
     def client_bank_accounts(self) -> list[BankAccount]:
-        return [b for b in self._bank_accounts.values() if b.kind is AccountKind.CLIENT]
+        return [b for b in self._state.bank_accounts() if b.kind is AccountKind.CLIENT]
 
     def bank_accounts(self) -> list[BankAccount]:
-        return list(self._bank_accounts.values())
+        return self._state.bank_accounts()
 
     def matters_with_client_money_in(self, bank_account_id: int) -> list[int]:
-        return sorted(self._client_columns.get(bank_account_id, ()))
+        return self._state.client_columns(bank_account_id)
 
     def balance_keys(self) -> list[BalanceKey]:
-        return sorted(self._balances.keys())
+        return self._state.balance_keys()
 
     def balance_points(self, key: BalanceKey) -> list[tuple[date, Money]]:
         """Every date ``key`` moved, with its balance at the end of that date."""
-        return [(d, self._money(v)) for d, v in self._balances.series(key).points()]
+        series = self._state.series_from(key, date.min)
+        return [(d, self._money(v)) for d, v in series.points()]
 
     @property
     def journals(self) -> tuple[Journal, ...]:
-        return tuple(self._journals)
+        return tuple(self._state.journals())
 
     def journal(self, journal_id: uuid.UUID) -> Journal:
-        return self._journal_by_id[journal_id]
+        journal = self._state.journal(journal_id)
+        if journal is None:
+            raise LedgerError(f"no journal {journal_id}")
+        return journal
 
     def journals_for(self, key: PostingKey) -> tuple[Journal, ...]:
         """Every journal ever posted under ``key``: original, reversals, reposts."""
-        return tuple(self._journals_of_key.get(key, ()))
+        return tuple(self._state.journals_for(key))
 
     def live_journals(self, key: PostingKey) -> tuple[Journal, ...]:
-        live = self._live.get(key)
+        live = self._state.live(key)
         return live.journals if live is not None else ()
 
     def live_version(self, key: PostingKey) -> str | None:
-        live = self._live.get(key)
+        live = self._state.live(key)
         return live.version if live is not None else None
 
     def pending(self) -> list[PendingPosting]:
         """Postings waiting: held, or referred to the cashier."""
-        return [self._pending[k] for k in sorted(self._pending)]
+        return self._state.all_pending()
 
     def pending_for(self, key: PostingKey) -> PendingPosting | None:
-        return self._pending.get(key)
+        return self._state.pending(key)
 
     def exceptions(self, *, open_only: bool = False) -> list[ExceptionRecord]:
-        records = list(self._exceptions.values())
+        records = self._state.exceptions()
         return [r for r in records if r.is_open] if open_only else records
 
     def exception(self, exception_id: uuid.UUID) -> ExceptionRecord:
-        return self._exceptions[exception_id]
+        record = self._state.exception(exception_id)
+        if record is None:
+            raise LedgerError(f"no exception {exception_id}")
+        return record
 
     @property
     def breach_register(self) -> tuple[Breach, ...]:
-        return tuple(self._breaches)
+        return tuple(self._state.breaches())
 
     @property
     def lock_history(self) -> tuple[PeriodLockChanged, ...]:
-        return tuple(self._lock_history)
+        return tuple(self._state.lock_history())
 
     def lock_date(self, bank_account_id: int | None = None) -> date | None:
         """The date the books (or one bank account) are locked through: the later of the two."""
-        dates = [self._lock_all]
+        dates = [self._state.lock_all()]
         if bank_account_id is not None:
-            dates.append(self._lock_bank.get(bank_account_id))
+            dates.append(self._state.lock_by_bank().get(bank_account_id))
         known = [d for d in dates if d is not None]
         return max(known) if known else None
 
     def used_codes(self) -> set[str]:
         """Nominals with postings, or mapped to a bank account: they cannot be deleted."""
-        return self._balances.codes_used() | {b.nominal_code for b in self._bank_accounts.values()}
+        return self._state.codes_used() | {b.nominal_code for b in self._state.bank_accounts()}
 
     # === reference data ==========================================================================
 
     def _upsert_client(self, event: ClientUpserted) -> list[Outcome]:
-        self._clients[event.client_id] = Client(event.client_id, event.name)
+        self._state.put_client(Client(event.client_id, event.name))
         outcomes: list[Outcome] = [ReferenceRecorded("client", event.client_id, event.name)]
-        waits = {WaitFor.matter(m) for m in self._matters_of_client.get(event.client_id, ())}
+        waits = {WaitFor.matter(m) for m in self._state.matters_of_client(event.client_id)}
         return outcomes + self._wake(waits)
 
     def _upsert_matter(self, event: MatterUpserted) -> list[Outcome]:
-        previous = self._matters.get(event.matter_id)
-        if previous is not None:
-            self._matters_of_client[previous.client_id].discard(event.matter_id)
         matter = Matter(event.matter_id, event.client_id, event.reference, event.description)
-        self._matters[event.matter_id] = matter
-        self._matters_of_client[event.client_id].add(event.matter_id)
+        self._state.put_matter(matter)
         outcomes: list[Outcome] = [ReferenceRecorded("matter", event.matter_id, event.reference)]
         return outcomes + self._wake({WaitFor.matter(event.matter_id)})
 
@@ -514,7 +480,7 @@ class Ledger:
         self, event: BankAccountUpserted, source: PostingSource
     ) -> list[Outcome]:
         bank_id = event.bank_account_id
-        existing = self._bank_accounts.get(bank_id)
+        existing = self._state.bank_account(bank_id)
         key = PostingKey("bank_account", str(bank_id))
         if existing is not None:
             if existing.kind is not event.kind:
@@ -527,7 +493,9 @@ class Ledger:
                         "client money never share an account",
                     )
                 ]
-            used = BalanceKey(existing.nominal_code, bank_account_id=bank_id) in self._balances
+            used = self._state.has_balance(
+                BalanceKey(existing.nominal_code, bank_account_id=bank_id)
+            )
             if existing.currency != event.currency and used:
                 return [
                     Rejected(
@@ -540,10 +508,12 @@ class Ledger:
                 ]
             bank = replace(existing, name=event.name, currency=event.currency)
         else:
-            taken = {b.nominal_code for b in self._bank_accounts.values()}
-            self._chart, code = self._chart.with_bank_nominal(event.kind, event.name, taken)
+            taken = {b.nominal_code for b in self._state.bank_accounts()}
+            chart, code = self.chart.with_bank_nominal(event.kind, event.name, taken)
+            if chart is not self.chart:
+                self._state.set_chart(chart)
             bank = BankAccount(bank_id, event.name, event.kind, event.currency, code)
-        self._bank_accounts[bank_id] = bank
+        self._state.put_bank_account(bank)
         outcomes: list[Outcome] = [
             ReferenceRecorded("bank_account", bank_id, f"{bank.label} on {bank.nominal_code}")
         ]
@@ -556,11 +526,11 @@ class Ledger:
 
     def _submit(self, submission: Submission) -> list[Outcome]:
         key, version = submission.key, submission.version
-        if (key, version) in self._seen:
+        if self._state.seen(key, version):
             return [AlreadyApplied(key, submission.source)]
-        self._seen.add((key, version))
+        self._state.mark_seen(key, version)
         outcomes: list[Outcome] = []
-        previous = self._pending.get(key)
+        previous = self._state.pending(key)
         if previous is not None:  # an older version waited: this one replaces it
             self._remove_pending(key)
             if previous.exception_id is not None:
@@ -641,7 +611,7 @@ class Ledger:
                 if (
                     previous is not None
                     and previous_exception is not None
-                    and self._exceptions[previous_exception].kind is decision.kind
+                    and self._exception(previous_exception).kind is decision.kind
                     and previous.allow == allow
                 ):  # the same problem still: the exception stays open, nothing new to say
                     self._add_pending(replace(previous, waiting_for=decision.waiting_for))
@@ -651,7 +621,9 @@ class Ledger:
                     how = resolution or replace(automatic, reason=f"now: {decision.detail}")
                     outcomes += self._close_exception(previous_exception, how)
                 record = ExceptionRecord(
-                    exception_id=self._id("exception", submission, str(len(self._exceptions))),
+                    exception_id=self._id(
+                        "exception", submission, str(self._state.exception_count())
+                    ),
                     kind=decision.kind,
                     matter_id=decision.matter_id,
                     raised_on=decision.raised_on,
@@ -661,7 +633,7 @@ class Ledger:
                     key=key,
                     blocking=True,
                 )
-                self._exceptions[record.exception_id] = record
+                self._state.put_exception(record)
                 self._add_pending(
                     PendingPosting(
                         submission,
@@ -675,7 +647,7 @@ class Ledger:
                 return [*outcomes, ExceptionRaised(record)]
 
     def _journals_for(self, submission: Submission, post: Post) -> tuple[Journal, ...]:
-        live = self._live.get(submission.key)
+        live = self._state.live(submission.key)
         journals: list[Journal] = []
         if live is not None:
             for original in live.journals:
@@ -707,13 +679,14 @@ class Ledger:
 
     def _locked(self, journals: tuple[Journal, ...]) -> Hold | None:
         """I-13: nothing posts on or before the date the books, or a bank account, are locked."""
-        breach = first_locked(journals, self._lock_all, self._lock_bank)
+        breach = first_locked(journals, self._state.lock_all(), self._state.lock_by_bank())
         if breach is None:
             return None
         if breach.bank_account_id is None:
             what = "the books are"
         else:
-            what = f"{self._bank_accounts[breach.bank_account_id].label} is"
+            bank = self._state.bank_account(breach.bank_account_id)
+            what = f"{bank.label if bank else breach.bank_account_id} is"
         return Hold(
             HoldReason.PERIOD_LOCKED,
             f"{breach.journal.narrative} is dated {breach.journal.posted_on}, but {what} locked "
@@ -724,13 +697,17 @@ class Ledger:
     def _overdraft(self, journals: tuple[Journal, ...]) -> Refer | None:
         """I-4: would a client column go below zero (or lower while below) at any date from the
         posting's on? Back-dated postings are checked against every later date."""
-        overdraft = first_overdraft(journals, self._balances.series)
+        if not journals:
+            return None
+        start = min(journal.posted_on for journal in journals)
+        overdraft = first_overdraft(journals, lambda key: self._state.series_from(key, start))
         if overdraft is None:
             return None
         key = overdraft.key
         assert key.matter_id is not None and key.bank_account_id is not None
-        matter = self._matters[key.matter_id]
-        bank = self._bank_accounts[key.bank_account_id]
+        matter = self._known_matter(key.matter_id)
+        bank = self._state.bank_account(key.bank_account_id)
+        assert bank is not None  # a client column's account is known before it moves
         shortfall = self._money(-overdraft.held_after)
         return Refer(
             ExceptionKind.OVERDRAWN_CLIENT_LEDGER,
@@ -747,24 +724,16 @@ class Ledger:
         self, submission: Submission, post: Post, journals: tuple[Journal, ...]
     ) -> list[Outcome]:
         key = submission.key
-        old = self._live.pop(key, None)
+        old = self._state.live(key)
         if old is not None:
             self._forget(key, old.facts)
         for journal in journals:
-            self._journals.append(journal)
-            self._journal_by_id[journal.journal_id] = journal
-            self._journals_of_key[key].append(journal)
-            self._balances.post(journal)
-            for line in journal.lines:
-                if (
-                    line.ledger_side is AccountKind.CLIENT
-                    and line.matter_id is not None
-                    and line.bank_account_id is not None
-                ):
-                    self._client_columns[line.bank_account_id].add(line.matter_id)
+            self._state.record_journal(key, journal)
         reposted = journals[len(old.journals) if old is not None else 0 :]
         if reposted or post.facts != Facts():
-            self._live[key] = _Live(submission.version, reposted, post.facts)
+            self._state.set_live(key, LivePosting(submission.version, reposted, post.facts))
+        elif old is not None:
+            self._state.set_live(key, None)
         self._learn(key, post.facts)
 
         outcomes: list[Outcome] = [Posted(key, submission.source, journals)]
@@ -798,8 +767,8 @@ class Ledger:
         """Try again every pending posting waiting on one of ``waits`` (and so on, transitively)."""
         outcomes: list[Outcome] = []
         for wait in sorted(waits, key=lambda w: (w.what, w.id)):
-            for key in sorted(self._waiting.pop(wait, set())):
-                pending = self._pending.get(key)
+            for key in self._state.waiting_for(wait):
+                pending = self._state.pending(key)
                 if pending is None or wait not in pending.waiting_for:
                     continue
                 self._remove_pending(key)
@@ -822,9 +791,9 @@ class Ledger:
         )
         for matter_id in matters:
             owed = self.office_balance(matter_id)
-            open_id = self._office_credit.get(matter_id)
+            open_id = self._state.office_credit(matter_id)
             if owed.amount_minor < 0 and open_id is None:
-                matter = self._matters[matter_id]
+                matter = self._known_matter(matter_id)
                 record = ExceptionRecord(
                     exception_id=self._id("office_credit", submission, str(matter_id)),
                     kind=ExceptionKind.OFFICE_CREDIT_BALANCE,
@@ -840,11 +809,11 @@ class Ledger:
                     key=None,
                     blocking=False,
                 )
-                self._exceptions[record.exception_id] = record
-                self._office_credit[matter_id] = record.exception_id
+                self._state.put_exception(record)
+                self._state.set_office_credit(matter_id, record.exception_id)
                 outcomes.append(ExceptionRaised(record))
             elif owed.amount_minor >= 0 and open_id is not None:
-                del self._office_credit[matter_id]
+                self._state.set_office_credit(matter_id, None)
                 how = _Resolution(
                     ExceptionResolution.FIXED_AT_SOURCE,
                     LEDGER,
@@ -857,14 +826,14 @@ class Ledger:
         self, exception_id: uuid.UUID, how: _Resolution, journals: tuple[Journal, ...] = ()
     ) -> list[Outcome]:
         record = replace(
-            self._exceptions[exception_id],
+            self._exception(exception_id),
             resolution=how.resolution,
             resolved_by=how.by,
             resolution_reason=how.reason,
         )
-        self._exceptions[exception_id] = record
+        self._state.put_exception(record)
         if how.resolution is ExceptionResolution.RECORDED_AS_BREACH:
-            self._breaches.append(
+            self._state.add_breach(
                 Breach(
                     exception_id=exception_id,
                     kind=record.kind,
@@ -882,38 +851,32 @@ class Ledger:
 
     def _learn(self, key: PostingKey, facts: Facts) -> None:
         if facts.bill is not None:
-            self._bills[facts.bill.bill_id] = facts.bill
+            self._state.set_bill(facts.bill)
         if facts.allocation is not None:
-            self._allocations[facts.allocation.bill_id][key] = facts.allocation.amount
+            self._state.set_allocation(facts.allocation.bill_id, key, facts.allocation.amount)
         if facts.supplier_invoice is not None:
-            self._invoices[key] = facts.supplier_invoice
+            self._state.set_supplier_invoice(key, facts.supplier_invoice)
         if facts.supplier_payment is not None:
-            self._invoice_payments[facts.supplier_payment.invoice][key] = (
-                facts.supplier_payment.amount
-            )
+            payment = facts.supplier_payment
+            self._state.set_invoice_payment(payment.invoice, key, payment.amount)
 
     def _forget(self, key: PostingKey, facts: Facts) -> None:
         if facts.bill is not None:
-            self._bills.pop(facts.bill.bill_id, None)
+            self._state.drop_bill(facts.bill.bill_id)
         if facts.allocation is not None:
-            self._allocations[facts.allocation.bill_id].pop(key, None)
+            self._state.drop_allocation(facts.allocation.bill_id, key)
         if facts.supplier_invoice is not None:
-            self._invoices.pop(key, None)
+            self._state.drop_supplier_invoice(key)
         if facts.supplier_payment is not None:
-            self._invoice_payments[facts.supplier_payment.invoice].pop(key, None)
+            self._state.drop_invoice_payment(facts.supplier_payment.invoice, key)
 
     # --- pending -------------------------------------------------------------------------------
 
     def _add_pending(self, pending: PendingPosting) -> None:
-        key = pending.submission.key
-        self._pending[key] = pending
-        for wait in pending.waiting_for:
-            self._waiting[wait].add(key)
+        self._state.add_pending(pending)
 
     def _remove_pending(self, key: PostingKey) -> None:
-        pending = self._pending.pop(key)
-        for wait in pending.waiting_for:
-            self._waiting[wait].discard(key)
+        self._state.remove_pending(key)
 
     # --- small things -------------------------------------------------------------------------
 
@@ -923,15 +886,25 @@ class Ledger:
         return uuid.uuid5(EVENT_ID_NAMESPACE, name)
 
     def _money(self, amount_minor: int) -> Money:
-        return Money(amount_minor=amount_minor, currency=self._chart.currency)
+        return Money(amount_minor=amount_minor, currency=self.chart.currency)
+
+    def _exception(self, exception_id: uuid.UUID) -> ExceptionRecord:
+        record = self._state.exception(exception_id)
+        assert record is not None, f"exception {exception_id} went missing"
+        return record
+
+    def _known_matter(self, matter_id: int) -> Matter:
+        matter = self._state.matter(matter_id)
+        assert matter is not None, f"matter {matter_id} posted to but not known"
+        return matter
+
+    def _current_lock(self, bank_account_id: int | None) -> date | None:
+        if bank_account_id is None:
+            return self._state.lock_all()
+        return self._state.lock_by_bank().get(bank_account_id)
 
     def _set_lock(self, bank_account_id: int | None, locked_through: date | None) -> None:
-        if bank_account_id is None:
-            self._lock_all = locked_through
-        elif locked_through is None:
-            self._lock_bank.pop(bank_account_id, None)
-        else:
-            self._lock_bank[bank_account_id] = locked_through
+        self._state.set_lock(bank_account_id, locked_through)
 
     @staticmethod
     def _check_audit(by: str, reason: str) -> None:
