@@ -5,6 +5,7 @@ recomputation gives exactly the rows the handlers kept."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import date
 from typing import Any
 
@@ -23,10 +24,11 @@ from reporting_scenario import (
 from sqlalchemy import text
 
 from cashroom_chassis.db import Database
-from cashroom_contracts.events import clio
+from cashroom_contracts.events import clio, ledger, reconciliation
 from cashroom_contracts.events.common import AccountKind
 from cashroom_reporting import chart_of_accounts
 from cashroom_reporting.db import queries, recompute
+from cashroom_reporting.domain.chart import AccountRole
 from cashroom_reporting.domain.postings import MalformedJournal
 from cashroom_reporting.handlers import handle
 
@@ -202,3 +204,50 @@ async def test_the_sql_recomputation_gives_the_rows_the_handlers_kept(db: Databa
         tracked = await chart_of_accounts.tracked_codes(session, firm)
         await recompute.everything(session, firm, sorted(tracked))
     assert await snapshot() == kept
+
+
+async def test_the_ledgers_chart_event_moves_a_role_and_ageing_follows_it(db: Database) -> None:
+    firm = FIRM + "-chart"
+    debtors = ledger.AccountUpserted(
+        code="1150",
+        name="Trade debtors",
+        type=ledger.AccountType.ASSET,
+        role=ledger.AccountRole.DEBTORS_CONTROL,
+        currency="GBP",
+    )
+    bill = journal(
+        date(2025, 1, 10),
+        "bill",
+        "Bill 3",
+        ("Bill", "3"),
+        [office_side("1150", 1_200, matter=M_ONEILL), line("4000", credit=1_200)],
+    )
+    await apply_all(db, [envelope(firm, debtors, 0), envelope(firm, bill, 1)])
+    async with db.transaction() as session:
+        chart = await chart_of_accounts.load_chart(session, firm)
+        assert chart.codes_with(AccountRole.DEBTORS_CONTROL) == {"1150"}
+        assert chart.account("1150").name == "Trade debtors"
+        items = await queries.open_items(session, firm, {"1150"}, "GBP", date(2025, 3, 31))
+    assert [(i.item_key, i.movement.net) for i in items] == [("source:clio:Bill:3", 1_200)]
+
+
+async def test_a_statement_without_stated_balances_is_kept(db: Database) -> None:
+    firm = FIRM + "-statement"
+    statement = reconciliation.StatementImported(
+        statement_id=uuid.UUID(int=5),
+        bank_account_id=11,
+        account_kind=AccountKind.CLIENT,
+        file_format="csv",
+        period_start=date(2025, 1, 1),
+        period_end=date(2025, 1, 31),
+        opening_balance=None,
+        closing_balance=None,
+        lines_new=3,
+        lines_already_known=0,
+    )
+    await apply_all(db, [envelope(firm, statement)])
+    async with db.transaction() as session:
+        row = (
+            await session.execute(text("SELECT * FROM statements WHERE firm_id = :f"), {"f": firm})
+        ).one()
+    assert (row.lines_new, row.opening_balance, row.currency) == (3, None, None)

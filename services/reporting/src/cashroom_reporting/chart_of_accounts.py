@@ -1,14 +1,13 @@
 """How the firm's chart of accounts reaches the reporting service: the one place that depends on it.
 
-The ledger owns the chart and publishes no event for it yet. Until it does, the chart here is:
+The ledger owns the chart. The chart here is:
 
-1. the accounts an administrator declared through ``PUT /firms/{firm}/chart-of-accounts``
-   (the ledger's chart, copied: code, name, type, role), kept across rebuilds; and
+1. the accounts the ledger declared with ``ledger.account.upserted`` (code, name, type, role,
+   bank account), or an administrator through ``PUT /firms/{firm}/chart-of-accounts`` (for a
+   ledger that does not publish its chart yet); and
 2. for any code used but not declared, the convention of the ledger's standard chart
    (``domain/chart.py``), with bank nominals recognised from the bank accounts their lines name.
 
-When the ledger publishes ``ledger.account.upserted`` (see the README for the contract), its
-handler calls ``upsert_account`` below and the declaring endpoint can go; nothing else changes.
 A change to which nominals are debtors or purchase ledger control re-derives the sub-ledger items
 from the journal lines (``recompute.items``), so ageing follows the chart at once.
 """
@@ -18,12 +17,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cashroom_contracts.events.common import AccountKind
+from cashroom_contracts.events.ledger import AccountUpserted
 from cashroom_reporting.db import recompute
-from cashroom_reporting.db.tables import chart_accounts
+from cashroom_reporting.db.tables import bank_nominals, chart_accounts
 from cashroom_reporting.domain.chart import (
+    SINGLE_ROLES,
     Account,
     AccountRole,
     AccountType,
@@ -76,7 +78,13 @@ async def tracked_codes(session: AsyncSession, firm_id: str) -> frozenset[str]:
     return sub_ledger_codes(await declared_accounts(session, firm_id))
 
 
-async def declare(session: AsyncSession, firm_id: str, accounts: Sequence[Account]) -> None:
+async def declare(
+    session: AsyncSession,
+    firm_id: str,
+    accounts: Sequence[Account],
+    *,
+    recompute_items: bool = True,
+) -> None:
     """Replace the declared chart (raises ``ChartDeclarationError`` with every problem)."""
     listed = check_declaration(accounts)
     before = await tracked_codes(session, firm_id)
@@ -95,12 +103,33 @@ async def declare(session: AsyncSession, firm_id: str, accounts: Sequence[Accoun
                 for a in listed
             ],
         )
-    if await tracked_codes(session, firm_id) != before:
-        await recompute.items(session, firm_id, sorted(await tracked_codes(session, firm_id)))
+    after = await tracked_codes(session, firm_id)
+    if recompute_items and after != before:
+        await recompute.items(session, firm_id, sorted(after))
 
 
-async def upsert_account(session: AsyncSession, firm_id: str, account: Account) -> None:
-    """One account from the ledger (the future ``ledger.account.upserted`` handler)."""
+async def account_upserted(
+    session: AsyncSession, firm_id: str, event: AccountUpserted, *, aggregates: bool
+) -> None:
+    """The ledger created, changed or retired a nominal. A single role it now holds is taken from
+    whichever account held it before (the ledger moves roles; the latest word wins). During a
+    rebuild (``aggregates`` false) the items are re-derived at the end, with everything else."""
     current = {a.code: a for a in await declared_accounts(session, firm_id)}
-    current[account.code] = account
-    await declare(session, firm_id, list(current.values()))
+    role = AccountRole(event.role.value) if event.role else None
+    if role in SINGLE_ROLES:
+        for code, held in list(current.items()):
+            if held.role is role and code != event.code:
+                current[code] = Account(code, held.name, held.type, None, declared=True)
+    if event.active:
+        current[event.code] = Account(
+            event.code, event.name, AccountType(event.type.value), role, declared=True
+        )
+    else:
+        current.pop(event.code, None)
+    await declare(session, firm_id, list(current.values()), recompute_items=aggregates)
+    if event.bank_account_id is not None and event.active:
+        await session.execute(
+            insert(bank_nominals)
+            .values(firm_id=firm_id, bank_account_id=event.bank_account_id, account_code=event.code)
+            .on_conflict_do_nothing()
+        )

@@ -54,6 +54,8 @@ async def apply_event(
     data = event.data
     firm = event.firm_id
     match data:
+        case ledger.AccountUpserted():
+            await chart_of_accounts.account_upserted(session, firm, data, aggregates=aggregates)
         case ledger.JournalPosted():
             await _journal(session, firm, event, data, aggregates)
         case ledger.PostingApplied():
@@ -103,9 +105,16 @@ async def apply_event(
                     bank_account_id=data.bank_account_id,
                     period_start=data.period_start,
                     period_end=data.period_end,
-                    currency=data.closing_balance.currency,
-                    opening_balance=data.opening_balance.amount_minor,
-                    closing_balance=data.closing_balance.amount_minor,
+                    currency=next(
+                        (b.currency for b in (data.opening_balance, data.closing_balance) if b),
+                        None,
+                    ),
+                    opening_balance=(
+                        data.opening_balance.amount_minor if data.opening_balance else None
+                    ),
+                    closing_balance=(
+                        data.closing_balance.amount_minor if data.closing_balance else None
+                    ),
                     lines_new=data.lines_new,
                 ),
                 ["firm_id", "statement_id"],
@@ -188,14 +197,22 @@ async def _journal(
     )
     if inserted.first() is None:
         return  # the same journal in another event: its effects are already here
-    await session.execute(
-        text(
-            "INSERT INTO firms (firm_id, books_currency) VALUES (:f, :c) ON CONFLICT (firm_id) "
-            "DO UPDATE SET books_currency = COALESCE(firms.books_currency, EXCLUDED.books_currency)"
-        ),
-        {"f": firm, "c": postings.line_currency(journal.lines[0])},
-    )
-    tracked = await chart_of_accounts.tracked_codes(session, firm) if aggregates else frozenset()
+    known: dict[tuple[str, str], Any] = session.info.setdefault("reporting", {})
+    if (firm, "books") not in known:  # once per firm and transaction (a consumer's batch)
+        await session.execute(
+            text(
+                "INSERT INTO firms (firm_id, books_currency) VALUES (:f, :c) ON CONFLICT (firm_id) "
+                "DO UPDATE SET books_currency = "
+                "COALESCE(firms.books_currency, EXCLUDED.books_currency)"
+            ),
+            {"f": firm, "c": postings.line_currency(journal.lines[0])},
+        )
+        known[(firm, "books")] = True
+    tracked: frozenset[str] = frozenset()
+    if aggregates:
+        if (firm, "tracked") not in known:
+            known[(firm, "tracked")] = await chart_of_accounts.tracked_codes(session, firm)
+        tracked = known[(firm, "tracked")]
     rows: list[dict[str, Any]] = []
     items: list[dict[str, Any]] = []
     for number, line in enumerate(journal.lines, start=1):
@@ -369,7 +386,7 @@ async def _clio(
                 dict(
                     firm_id=firm,
                     invoice_id=data.invoice_id,
-                    supplier=data.supplier,
+                    supplier=data.supplier or "",
                     matter_id=data.matter_id,
                     invoiced_on=data.invoiced_on,
                     description=data.description,

@@ -399,9 +399,9 @@ statements = Table(
     Column("bank_account_id", BigInteger, nullable=False),
     Column("period_start", Date, nullable=False),
     Column("period_end", Date, nullable=False),
-    Column("currency", CURRENCY, nullable=False),
-    Column("opening_balance", BigInteger, nullable=False),
-    Column("closing_balance", BigInteger, nullable=False),
+    Column("currency", CURRENCY, nullable=True),
+    Column("opening_balance", BigInteger, nullable=True, comment="None: the bank stated none."),
+    Column("closing_balance", BigInteger, nullable=True),
     Column("lines_new", Integer, nullable=False),
 )
 

@@ -93,11 +93,12 @@ def vat_movements(journal: JournalPosted) -> dict[VatKey, Movement]:
 
 
 def bank_links(journal: JournalPosted) -> set[tuple[int, str]]:
-    """(bank account, nominal) pairs the journal shows: the nominal that is that bank's cashbook."""
+    """(bank account, nominal) pairs the journal shows: the nominal that is that bank's cashbook.
+    Client-column lines also name their bank account; they are matter lines, not the cashbook."""
     return {
         (line.bank_account_id, line.account_code)
         for line in journal.lines
-        if line.bank_account_id is not None
+        if line.bank_account_id is not None and line.matter_id is None
     }
 
 

@@ -169,7 +169,9 @@ def aged_creditors(
             (infos.get(matter_id) or unknown_matter(matter_id)) if matter_id is not None else None
         )
         row: dict[str, Cell] = {
-            "supplier": invoice.supplier if invoice else "(supplier not yet synced)",
+            "supplier": (invoice.supplier or "(no supplier named in Clio)")
+            if invoice
+            else "(supplier not yet synced)",
             "invoice": str(invoice.invoice_id) if invoice else _describe_source(item.item_key),
             "invoice_date": dated,
             "matter_ref": info.reference if info else "",
