@@ -90,6 +90,16 @@ class DatedSeries:
         self._dates: list[date] = []
         self._cumulative: list[int] = []
 
+    @classmethod
+    def of(cls, points: Iterable[tuple[date, int]]) -> DatedSeries:
+        """A series from ``(date, cumulative balance)`` points (e.g. a range read from the
+        database: the last point before the range, then every point in it)."""
+        series = cls()
+        for on, cumulative in sorted(points):
+            series._dates.append(on)
+            series._cumulative.append(cumulative)
+        return series
+
     def add(self, on: date, delta: int) -> None:
         at = bisect_left(self._dates, on)
         if at == len(self._dates) or self._dates[at] != on:
