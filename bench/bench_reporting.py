@@ -10,9 +10,11 @@
    journal-lines table (``db/recompute.py``: what a rebuild does after replaying the events).
 3. Times the **incremental path** the live consumer takes: journals applied one by one through
    the real handler.
-4. Times every report **over the HTTP API** (in process, JSON rendered), several as-of dates each,
-   and reports p50/p95; and, for comparison, the trial balance and the client ledger listing
-   computed by scanning the journal lines instead of reading the aggregates.
+4. Times every report **over the HTTP API** (in process, rendered), several as-of dates each,
+   and reports p50/p95: JSON as a frontend asks for it (a page of 500 rows per listing, totals
+   over every row), and CSV with every row for the two longest listings; and, for comparison,
+   the trial balance and the client ledger listing computed by scanning the journal lines
+   instead of reading the aggregates.
 
 Prints one JSON document. ``DATABASE_URL`` is used if set, else an embedded PostgreSQL.
 """
@@ -68,8 +70,8 @@ class Firm:
         self.bills: list[tuple[Any, ...]] = []
         self.invoices: list[tuple[Any, ...]] = []
         self.audit: list[tuple[Any, ...]] = []
-        self.held = [0] * (self.matters + 1)
-        self.owed = [0] * (self.matters + 1)
+        self.active = [False] * (self.matters + 1)
+        self.open_at_end: list[int] = []
         self.next_id = 1
 
     def _id(self) -> int:
@@ -115,16 +117,122 @@ class Firm:
         )
 
     def generate(self) -> None:
+        """Matters open at random through the three years and run for one to ten months; while
+        open they take receipts, payments, disbursements, bills (which recover the unbilled
+        disbursements), transfers and office receipts against named bills, linked outlays and
+        supplier payments; when they close, every bill is paid, client money is returned and
+        the last disbursements are billed, as a real matter ends. Matters still open at the end
+        keep their balances, and firm overheads run throughout."""
         rng = self.rng
-        while len(self.lines) < self.target:
-            day = START + timedelta(days=rng.randrange(DAYS))
-            m = rng.randint(1, self.matters)
-            pick = rng.random()
-            amount = rng.randrange(5_000, 500_000)
-            if pick < 0.25 or self.held[m] == 0:
-                self.held[m] += amount
+        per_matter = max(self.target // self.matters, 8)
+        for m in range(1, self.matters + 1):
+            if len(self.lines) >= self.target:
+                self.matters = m - 1
+                break
+            opened = rng.randrange(DAYS - 20)
+            length = rng.randrange(30, 300)
+            closes = opened + length
+            self._matter(m, opened, min(closes, DAYS - 1), per_matter, closed=closes < DAYS)
+            if rng.random() < 0.1:  # the firm's own overheads
+                cost = rng.randrange(5_000, 500_000)
+                nominal = rng.choice(["6000", "6100", "6200", "6400", "6500"])
                 self._journal(
-                    day,
+                    START + timedelta(days=rng.randrange(DAYS)),
+                    "office_payment",
+                    ("Manual", str(self._id())),
+                    [
+                        (nominal, cost, 0, None, None, None, "purchases_exempt"),
+                        ("1000", 0, cost, None, None, OFFICE_BANK, None),
+                    ],
+                )
+        self.open_at_end = [m for m in range(1, self.matters + 1) if self.active[m]]
+
+    def _matter(self, m: int, opened: int, closes: int, lines: int, *, closed: bool) -> None:
+        rng = self.rng
+        held = 0
+        unbilled = 0
+        open_bills: dict[int, int] = {}
+        budget = len(self.lines) + lines
+
+        def day() -> date:
+            return START + timedelta(days=rng.randrange(opened, closes + 1))
+
+        def pay_bill(bill_id: int, amount: int, when: date, from_client: bool) -> None:
+            allocation = self._id()
+            self.links.append((FIRM, "Allocation", str(allocation), f"bill:{bill_id}"))
+            open_bills[bill_id] -= amount
+            if from_client:
+                self._journal(
+                    when,
+                    "client_to_office_client_half",
+                    ("Allocation", str(allocation)),
+                    [
+                        ("2100", amount, 0, m, "client", None, None),
+                        ("1100", 0, amount, None, None, CLIENT_BANK, None),
+                    ],
+                )
+                self._journal(
+                    when,
+                    "client_to_office_office_half",
+                    ("Allocation", str(allocation)),
+                    [
+                        ("1000", amount, 0, None, None, OFFICE_BANK, None),
+                        ("1200", 0, amount, m, "office", None, None),
+                    ],
+                )
+            else:
+                self._journal(
+                    when,
+                    "bill_payment_into_office",
+                    ("Allocation", str(allocation)),
+                    [
+                        ("1000", amount, 0, None, None, OFFICE_BANK, None),
+                        ("1200", 0, amount, m, "office", None, None),
+                    ],
+                )
+
+        def bill(when: date, fees: int) -> None:
+            nonlocal unbilled
+            bill_id = self._id()
+            vat = fees // 5
+            total = fees + vat + unbilled
+            rows = [
+                ("1200", total, 0, m, "office", None, None),
+                ("4000", 0, fees, None, None, None, "sales_standard"),
+                ("2200", 0, vat, None, None, None, "output_vat"),
+            ]
+            if unbilled:
+                rows.append(("1210", 0, unbilled, m, "office", None, "outside_scope"))
+            self.bills.append(
+                (
+                    FIRM,
+                    bill_id,
+                    f"INV-{bill_id}",
+                    m,
+                    m // 2 + 1,
+                    when,
+                    None,
+                    "GBP",
+                    fees,
+                    vat,
+                    unbilled,
+                    total,
+                    None,
+                )
+            )
+            self.links.append((FIRM, "Bill", str(bill_id), f"bill:{bill_id}"))
+            self._journal(when, "bill", ("Bill", str(bill_id)), rows)
+            unbilled = 0
+            open_bills[bill_id] = total
+
+        while len(self.lines) < budget:
+            pick = rng.random()
+            amount = rng.randrange(5_000, 300_000)
+            when = day()
+            if pick < 0.3 or held == 0:
+                held += amount
+                self._journal(
+                    when,
                     "client_receipt",
                     ("BankTransaction", str(self._id())),
                     [
@@ -132,11 +240,11 @@ class Firm:
                         ("2100", 0, amount, m, "client", None, None),
                     ],
                 )
-            elif pick < 0.35:
-                pay = min(amount, self.held[m])
-                self.held[m] -= pay
+            elif pick < 0.42:
+                pay = rng.randrange(1, held + 1)
+                held -= pay
                 self._journal(
-                    day,
+                    when,
                     "client_payment",
                     ("BankTransaction", str(self._id())),
                     [
@@ -144,9 +252,10 @@ class Firm:
                         ("1100", 0, pay, None, None, CLIENT_BANK, None),
                     ],
                 )
-            elif pick < 0.45:
+            elif pick < 0.55:
+                unbilled += amount
                 self._journal(
-                    day,
+                    when,
                     "disbursement_paid",
                     ("Activity", str(self._id())),
                     [
@@ -154,79 +263,18 @@ class Firm:
                         ("1000", 0, amount, None, None, OFFICE_BANK, None),
                     ],
                 )
-            elif pick < 0.62:
-                bill_id = self._id()
-                fees, vat = amount, amount // 5
-                total = fees + vat
-                self.owed[m] += total
-                self.bills.append(
-                    (
-                        FIRM,
-                        bill_id,
-                        f"INV-{bill_id}",
-                        m,
-                        m // 2 + 1,
-                        day,
-                        None,
-                        "GBP",
-                        fees,
-                        vat,
-                        0,
-                        total,
-                        None,
-                    )
-                )
-                self.links.append((FIRM, "Bill", str(bill_id), f"bill:{bill_id}"))
-                self._journal(
-                    day,
-                    "bill",
-                    ("Bill", str(bill_id)),
-                    [
-                        ("1200", total, 0, m, "office", None, None),
-                        ("4000", 0, fees, None, None, None, "sales_standard"),
-                        ("2200", 0, vat, None, None, None, "output_vat"),
-                    ],
-                )
-                paid = min(total, self.held[m]) if rng.random() < 0.5 else 0
-                if paid:
-                    allocation = self._id()
-                    self.links.append((FIRM, "Allocation", str(allocation), f"bill:{bill_id}"))
-                    self.held[m] -= paid
-                    self.owed[m] -= paid
-                    later = day + timedelta(days=rng.randrange(1, 20))
-                    self._journal(
-                        later,
-                        "client_to_office_client_half",
-                        ("Allocation", str(allocation)),
-                        [
-                            ("2100", paid, 0, m, "client", None, None),
-                            ("1100", 0, paid, None, None, CLIENT_BANK, None),
-                        ],
-                    )
-                    self._journal(
-                        later,
-                        "client_to_office_office_half",
-                        ("Allocation", str(allocation)),
-                        [
-                            ("1000", paid, 0, None, None, OFFICE_BANK, None),
-                            ("1200", 0, paid, m, "office", None, None),
-                        ],
-                    )
-                if total > paid and rng.random() < 0.7:
-                    allocation = self._id()
-                    self.links.append((FIRM, "Allocation", str(allocation), f"bill:{bill_id}"))
-                    rest = total - paid
-                    self.owed[m] -= rest
-                    self._journal(
-                        day + timedelta(days=rng.randrange(10, 120)),
-                        "bill_payment_into_office",
-                        ("Allocation", str(allocation)),
-                        [
-                            ("1000", rest, 0, None, None, OFFICE_BANK, None),
-                            ("1200", 0, rest, m, "office", None, None),
-                        ],
-                    )
-            elif pick < 0.75:
+            elif pick < 0.72:
+                bill(when, amount)
+            elif pick < 0.85 and open_bills:
+                bill_id = rng.choice(sorted(open_bills))
+                due = open_bills[bill_id]
+                if due > 0 and held > 0 and rng.random() < 0.5:
+                    paid = min(due, held)
+                    held -= paid
+                    pay_bill(bill_id, paid, when, True)
+                elif due > 0:
+                    pay_bill(bill_id, due, when, False)
+            else:
                 invoice = self._id()
                 vat = amount // 5
                 self.invoices.append(
@@ -235,7 +283,7 @@ class Firm:
                         invoice,
                         f"Supplier {invoice % 97}",
                         m,
-                        day,
+                        when,
                         "Counsel",
                         "GBP",
                         amount,
@@ -244,8 +292,9 @@ class Firm:
                     )
                 )
                 self.links.append((FIRM, "Activity", str(invoice), f"invoice:{invoice}"))
+                unbilled += amount
                 self._journal(
-                    day,
+                    when,
                     "linked_outlay",
                     ("Activity", str(invoice)),
                     [
@@ -254,11 +303,14 @@ class Firm:
                         ("2000", 0, amount + vat, None, None, None, None),
                     ],
                 )
-                if rng.random() < 0.8:
+                if closed or rng.random() < 0.7:
                     payment = self._id()
                     self.links.append((FIRM, "SupplierPayment", str(payment), f"invoice:{invoice}"))
                     self._journal(
-                        day + timedelta(days=rng.randrange(5, 90)),
+                        min(
+                            when + timedelta(days=rng.randrange(5, 60)),
+                            START + timedelta(days=DAYS - 1),
+                        ),
                         "supplier_payment",
                         ("SupplierPayment", str(payment)),
                         [
@@ -266,24 +318,24 @@ class Firm:
                             ("1000", 0, amount + vat, None, None, OFFICE_BANK, None),
                         ],
                     )
-            else:
+        if closed:  # the matter ends: bill what is left, collect every bill, return the rest
+            end = START + timedelta(days=closes)
+            if unbilled:
+                bill(end, 10_000)
+            for bill_id, due in sorted(open_bills.items()):
+                if due > 0:
+                    pay_bill(bill_id, due, end, False)
+            if held:
                 self._journal(
-                    day,
-                    "office_payment",
-                    ("Manual", str(self._id())),
+                    end,
+                    "client_payment",
+                    ("BankTransaction", str(self._id())),
                     [
-                        (
-                            rng.choice(["6000", "6100", "6200", "6400", "6500"]),
-                            amount,
-                            0,
-                            None,
-                            None,
-                            None,
-                            "purchases_exempt",
-                        ),
-                        ("1000", 0, amount, None, None, OFFICE_BANK, None),
+                        ("2100", held, 0, m, "client", None, None),
+                        ("1100", 0, held, None, None, CLIENT_BANK, None),
                     ],
                 )
+        self.active[m] = not closed
 
     def names(self) -> Iterator[tuple[str, list[tuple[Any, ...]], list[str]]]:
         clients = [
@@ -530,7 +582,8 @@ async def measure(
 
         result["reports"] = await _report_latencies(db, settings, samples)
         result["full_scan_for_comparison"] = await _scan_latencies(db, samples=max(3, samples // 4))
-        result["incremental_handler"] = await _incremental(db, incremental)
+        result["incremental_handler"] = await _incremental(db, incremental, 7)
+        result["incremental_handler_backdated"] = await _incremental(db, incremental, DAYS)
     finally:
         async with db.transaction() as session:
             await session.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -575,6 +628,11 @@ async def _report_latencies(db: Database, settings: Settings, samples: int) -> d
             {"from": d - timedelta(days=30), "to": d, "limit": 500},
         ),
         "trial-balance pdf": lambda d: ("trial-balance", {"as_of": d, "format": "pdf"}),
+        "client-ledger-balances csv, every row": lambda d: (
+            "client-ledger-balances",
+            {"as_of": d, "format": "csv"},
+        ),
+        "aged-debtors csv, every row": lambda d: ("aged-debtors", {"as_of": d, "format": "csv"}),
     }
     out: dict[str, Any] = {}
     async with httpx.AsyncClient(
@@ -620,11 +678,14 @@ async def _scan_latencies(db: Database, samples: int) -> dict[str, Any]:
     return out
 
 
-async def _incremental(db: Database, journals: int) -> dict[str, Any]:
-    rng = random.Random(11)
+async def _incremental(db: Database, journals: int, spread_days: int) -> dict[str, Any]:
+    """Bills applied through the real handler, in the consumer's batches of 100, dated within the
+    last ``spread_days`` days: a back-dated journal also moves the cumulative sums of every later
+    day of its nominals and matter, so the older the date the more rows it touches."""
+    rng = random.Random(11 + spread_days)
     events: list[Envelope[EventPayload]] = []
     for n in range(journals):
-        day = START + timedelta(days=rng.randrange(DAYS))
+        day = START + timedelta(days=DAYS - 1 - rng.randrange(spread_days))
         m = rng.randint(1, 50)
         amount = rng.randrange(1000, 100000)
         payload = JournalPosted(
@@ -632,7 +693,9 @@ async def _incremental(db: Database, journals: int) -> dict[str, Any]:
             posted_on=day,
             kind="bill",
             narrative="bench bill",
-            source=PostingSource(system="clio", object_type="Bill", object_id=f"b{n}"),
+            source=PostingSource(
+                system="clio", object_type="Bill", object_id=f"b{spread_days}-{n}"
+            ),
             lines=[
                 JournalLine(
                     account_code="1200",
@@ -664,6 +727,7 @@ async def _incremental(db: Database, journals: int) -> dict[str, Any]:
             await uow.commit()
     elapsed = time.perf_counter() - began
     return {
+        "dated_within_last_days": spread_days,
         "journals": journals,
         "seconds": round(elapsed, 2),
         "journals_per_s": round(journals / elapsed, 1),

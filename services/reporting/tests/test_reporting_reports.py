@@ -251,3 +251,15 @@ async def test_every_report_says_which_events_it_reflects(scenario: Scenario) ->
     positions = report["consistent_with"]["positions"]
     assert positions == [{"topic": "test", "partition": 0, "offset": len(envelopes("x")) - 1}]
     assert report["consistent_with"]["last_event_time"] is not None
+
+
+async def test_json_rows_come_a_page_at_a_time_with_totals_over_every_row(
+    scenario: Scenario,
+) -> None:
+    report = await scenario.get(
+        "client-ledger-balances", as_of="2025-03-31", page="2", page_size="1"
+    )
+    [section] = [s for s in report["sections"] if s["key"] == "matters"]
+    assert [r["matter_ref"] for r in section["rows"]] == ["00503-Walsh"]  # the second of three
+    assert (section["rows_total"], section["page"], section["page_size"]) == (3, 2, 1)
+    assert section["totals"]["client_balance"] == 7000  # every row, not the page

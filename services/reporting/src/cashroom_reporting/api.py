@@ -41,7 +41,8 @@ Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 
 FORMATS = {"json": "application/json", "csv": "text/csv", "pdf": "application/pdf"}
-COMMON = {"format", "currency"}
+COMMON = {"format", "currency", "page", "page_size"}
+DEFAULT_PAGE_SIZE = 500
 
 
 class BadQuery(reports.ReportError):
@@ -130,7 +131,19 @@ def _today() -> date:
     return datetime.now(UTC).date()
 
 
-def _render(report: Report, fmt: str) -> Response:
+def _page(params: Mapping[str, str]) -> tuple[int, int]:
+    """JSON rows come a page at a time (``page`` from 1, ``page_size`` rows, 0 for all);
+    CSV and PDF always carry every row."""
+    page = _int(params, "page", 1)
+    size = _int(params, "page_size", DEFAULT_PAGE_SIZE)
+    if page < 1:
+        raise reports.Invalid("page must be 1 or more")
+    if size < 0:
+        raise reports.Invalid("page_size must be 0 (every row) or more")
+    return page, size
+
+
+def _render(report: Report, fmt: str, page: tuple[int, int] = (1, 0)) -> Response:
     name = f"{report.kind}-{report.firm_id}"
     if fmt == "csv":
         return Response(
@@ -144,7 +157,7 @@ def _render(report: Report, fmt: str) -> Response:
             media_type="application/pdf",
             headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
         )
-    return JSONResponse(to_json(report))
+    return JSONResponse(to_json(report, page=page[0], page_size=page[1]))
 
 
 def build_router(
@@ -159,10 +172,11 @@ def build_router(
     ) -> Response:
         params = _query(request, allowed)
         fmt = _format(request)
+        page = _page(params)
         async with db.transaction() as session:
             await session.execute(_READ_ONLY)
             report = await make(session, params)
-        return _render(report, fmt)
+        return _render(report, fmt, page)
 
     @router.get("/reports/trial-balance", summary="Trial balance as of a date")
     async def trial_balance(firm_id: str, request: Request, _: Viewer) -> Response:

@@ -87,6 +87,7 @@ async def declare(
 ) -> None:
     """Replace the declared chart (raises ``ChartDeclarationError`` with every problem)."""
     listed = check_declaration(accounts)
+    session.info.get("reporting", {}).pop((firm_id, "tracked"), None)  # the handlers' cache
     before = await tracked_codes(session, firm_id)
     await session.execute(chart_accounts.delete().where(chart_accounts.c.firm_id == firm_id))
     if listed:

@@ -135,7 +135,10 @@ async def client_ledger_balances(
     ctx = await context(session, firm_id, currency)
     cur = ctx.header.currency
     chart = await chart_of_accounts.load_chart(session, firm_id)
-    columns = matter_columns(chart, await queries.matter_balances(session, firm_id, cur, as_of))
+    balances = await queries.matter_balances(
+        session, firm_id, cur, as_of, include_zero=include_zero
+    )
+    columns = matter_columns(chart, balances)
     shown = [c.matter_id for c in columns if include_zero or c.client or c.office]
     infos = await queries.matter_infos(session, firm_id, shown)
     nominals = await queries.account_balances(session, firm_id, cur, as_of)
@@ -173,10 +176,10 @@ async def matter_ledger(
     office = sum(b.movement.net for b in opening if b.side != "client")
     client = -sum(b.movement.net for b in opening if b.side == "client")
     lines = await queries.lines(session, firm_id, cur, start, end, matter_id=matter_id)
-    work = await queries.unbilled_work(session, firm_id, cur, end)
+    work = await queries.unbilled_work(session, firm_id, cur, end, matter_id=matter_id)
     chart = await chart_of_accounts.load_chart(session, firm_id)
     debtors = chart.codes_with(AccountRole.DEBTORS_CONTROL)
-    items = await queries.open_items(session, firm_id, debtors, cur, end)
+    items = await queries.open_items(session, firm_id, debtors, cur, end, matter_id=matter_id)
     return client_money.matter_ledger_card(
         ctx.header,
         ctx.consistency,

@@ -161,9 +161,14 @@ async def matter_balances(
     *,
     matter_id: int | None = None,
     side: str | None = None,
+    include_zero: bool = False,
 ) -> list[MatterBalance]:
+    """Each matter column's balance as of ``as_of``. Columns settled at zero and untouched since
+    are left out unless ``include_zero`` (they change no total and most matters are settled)."""
     extra = ""
     params: dict[str, object] = {"f": firm_id, "c": currency, "d": as_of}
+    if not include_zero:
+        extra += " AND (b.last_movement_on > :d OR b.debit_total <> b.credit_total)"
     if matter_id is not None:
         extra += " AND b.matter_id = :m"
         params["m"] = matter_id
@@ -171,12 +176,13 @@ async def matter_balances(
         extra += " AND b.side = :s"
         params["s"] = side
     rows = await session.execute(text(_MATTERS_AS_OF.format(extra=extra)), params)
-    return [
+    found = [
         MatterBalance(
             r.matter_id, r.side, r.account_code, Movement(r.debit, r.credit), r.last_movement_on
         )
         for r in rows
     ]
+    return found if include_zero else [b for b in found if b.movement.net != 0]
 
 
 async def matter_exists(session: AsyncSession, firm_id: str, matter_id: int) -> bool:
@@ -234,14 +240,22 @@ LEFT JOIN LATERAL (
 ) AS x ON i.last_movement_on > :d
 WHERE i.firm_id = :f AND i.account_code = ANY(:codes) AND i.currency = :c
   AND i.opened_on <= :d AND (i.closed_on IS NULL OR i.closed_on > :d)
+  AND (CAST(:m AS bigint) IS NULL OR i.matter_id = :m)
 """)
 
 
 async def open_items(
-    session: AsyncSession, firm_id: str, codes: Collection[str], currency: str, as_of: date
+    session: AsyncSession,
+    firm_id: str,
+    codes: Collection[str],
+    currency: str,
+    as_of: date,
+    *,
+    matter_id: int | None = None,
 ) -> list[OpenItem]:
     rows = await session.execute(
-        _OPEN_ITEMS, {"f": firm_id, "codes": sorted(codes), "c": currency, "d": as_of}
+        _OPEN_ITEMS,
+        {"f": firm_id, "codes": sorted(codes), "c": currency, "d": as_of, "m": matter_id},
     )
     items = [
         OpenItem(r.item_key, r.account_code, r.matter_id, r.opened_on, Movement(r.debit, r.credit))
@@ -281,16 +295,22 @@ async def invoices(
 
 
 async def unbilled_work(
-    session: AsyncSession, firm_id: str, currency: str, as_of: date
+    session: AsyncSession,
+    firm_id: str,
+    currency: str,
+    as_of: date,
+    *,
+    matter_id: int | None = None,
 ) -> list[UnbilledWork]:
     rows = await session.execute(
         text(
             "SELECT matter_id, kind, CAST(SUM(value) AS bigint) AS value, COUNT(*) AS entries, "
             "MIN(recorded_on) AS oldest, MIN(fee_earner) AS fee_earner FROM work_entries "
             "WHERE firm_id = :f AND NOT billed AND currency = :c AND recorded_on <= :d "
+            "AND (CAST(:m AS bigint) IS NULL OR matter_id = :m) "
             "GROUP BY matter_id, kind ORDER BY matter_id, kind"
         ),
-        {"f": firm_id, "c": currency, "d": as_of},
+        {"f": firm_id, "c": currency, "d": as_of, "m": matter_id},
     )
     return [UnbilledWork(*r) for r in rows]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -26,7 +27,15 @@ def _json_cell(value: Cell) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def to_json(report: Report) -> dict[str, Any]:
+def to_json(report: Report, *, page: int = 1, page_size: int = 0) -> dict[str, Any]:
+    """The report for a frontend. With ``page_size`` each section's rows are cut to that page
+    (totals, figures and checks always cover every row); 0 gives every row."""
+
+    def page_of(rows: Sequence[Mapping[str, Cell]]) -> Sequence[Mapping[str, Cell]]:
+        if not page_size:
+            return rows
+        return rows[(page - 1) * page_size : page * page_size]
+
     return {
         "report": report.kind,
         "title": report.title,
@@ -65,7 +74,10 @@ def to_json(report: Report) -> dict[str, Any]:
                 "columns": [
                     {"key": c.key, "label": c.label, "kind": c.kind.value} for c in s.columns
                 ],
-                "rows": [{k: _json_cell(v) for k, v in row.items()} for row in s.rows],
+                "rows": [{k: _json_cell(v) for k, v in row.items()} for row in page_of(s.rows)],
+                "rows_total": len(s.rows),
+                "page": page if page_size else 1,
+                "page_size": page_size or len(s.rows),
                 "totals": {k: _json_cell(v) for k, v in s.totals.items()} if s.totals else None,
                 "note": s.note,
                 "highlight": s.highlight_key,
