@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cashroom_reporting import chart_of_accounts
 from cashroom_reporting.db import queries
 from cashroom_reporting.domain import client_money, financial, operations, subledgers
-from cashroom_reporting.domain.chart import AccountRole
-from cashroom_reporting.domain.client_money import matter_columns
+from cashroom_reporting.domain.chart import AccountRole, Chart
+from cashroom_reporting.domain.client_money import MatterColumns
 from cashroom_reporting.domain.document import Consistency, Report
 from cashroom_reporting.domain.facts import Header, unknown_matter
 from cashroom_reporting.domain.postings import ZERO
@@ -70,6 +70,26 @@ async def context(session: AsyncSession, firm_id: str, currency: str | None) -> 
         )
     header = Header(firm_id, state.name or firm_id, currency)
     return Context(header, await queries.consistency(session, firm_id))
+
+
+async def _matter_columns(
+    session: AsyncSession,
+    firm_id: str,
+    currency: str,
+    as_of: date,
+    chart: Chart,
+    *,
+    include_zero: bool = False,
+) -> list[MatterColumns]:
+    return await queries.matter_columns(
+        session,
+        firm_id,
+        currency,
+        as_of,
+        debtors=chart.codes_with(AccountRole.DEBTORS_CONTROL),
+        unbilled=chart.codes_with(AccountRole.UNBILLED_DISBURSEMENTS),
+        include_zero=include_zero,
+    )
 
 
 def _check_period(start: date, end: date) -> None:
@@ -135,10 +155,7 @@ async def client_ledger_balances(
     ctx = await context(session, firm_id, currency)
     cur = ctx.header.currency
     chart = await chart_of_accounts.load_chart(session, firm_id)
-    balances = await queries.matter_balances(
-        session, firm_id, cur, as_of, include_zero=include_zero
-    )
-    columns = matter_columns(chart, balances)
+    columns = await _matter_columns(session, firm_id, cur, as_of, chart, include_zero=include_zero)
     shown = [c.matter_id for c in columns if include_zero or c.client or c.office]
     infos = await queries.matter_infos(session, firm_id, shown)
     nominals = await queries.account_balances(session, firm_id, cur, as_of)
@@ -294,16 +311,13 @@ async def dormant_balances(
     ctx = await context(session, firm_id, currency)
     cur = ctx.header.currency
     chart = await chart_of_accounts.load_chart(session, firm_id)
-    balances = await queries.matter_balances(session, firm_id, cur, as_of, side="client")
-    columns = matter_columns(chart, balances)
-    last = client_money.client_last_movements(balances)
+    columns = await _matter_columns(session, firm_id, cur, as_of, chart)
     infos = await queries.matter_infos(session, firm_id, [c.matter_id for c in columns if c.client])
     return client_money.dormant_balances(
         ctx.header,
         ctx.consistency,
         columns,
         infos,
-        last,
         as_of,
         older_than_days=older_than_days,
         residual_limit=residual_limit,
@@ -323,9 +337,7 @@ async def breach_register(
     ctx = await context(session, firm_id, currency)
     cur = ctx.header.currency
     chart = await chart_of_accounts.load_chart(session, firm_id)
-    columns = matter_columns(
-        chart, await queries.matter_balances(session, firm_id, cur, as_of, side="client")
-    )
+    columns = await _matter_columns(session, firm_id, cur, as_of, chart)
     exceptions = await queries.exceptions(session, firm_id, as_of)
     matter_ids = {c.matter_id for c in columns if c.client < 0} | {
         e.matter_id for e in exceptions if e.matter_id is not None

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cashroom_reporting.domain.client_money import MatterColumns
 from cashroom_reporting.domain.document import Consistency, Position
 from cashroom_reporting.domain.facts import (
     AuditRow,
@@ -163,12 +164,13 @@ async def matter_balances(
     side: str | None = None,
     include_zero: bool = False,
 ) -> list[MatterBalance]:
-    """Each matter column's balance as of ``as_of``. Columns settled at zero and untouched since
-    are left out unless ``include_zero`` (they change no total and most matters are settled)."""
+    """Each matter column's balance as of ``as_of``. Matters whose every column is settled at
+    zero and untouched since are left out unless ``include_zero`` (they change no total, and
+    most matters of a firm are settled)."""
     extra = ""
     params: dict[str, object] = {"f": firm_id, "c": currency, "d": as_of}
     if not include_zero:
-        extra += " AND (b.last_movement_on > :d OR b.debit_total <> b.credit_total)"
+        extra += _UNSETTLED
     if matter_id is not None:
         extra += " AND b.matter_id = :m"
         params["m"] = matter_id
@@ -176,13 +178,60 @@ async def matter_balances(
         extra += " AND b.side = :s"
         params["s"] = side
     rows = await session.execute(text(_MATTERS_AS_OF.format(extra=extra)), params)
-    found = [
+    return [
         MatterBalance(
             r.matter_id, r.side, r.account_code, Movement(r.debit, r.credit), r.last_movement_on
         )
         for r in rows
     ]
-    return found if include_zero else [b for b in found if b.movement.net != 0]
+
+
+_UNSETTLED = """
+  AND b.matter_id IN (
+    SELECT u.matter_id FROM matter_balances u
+    WHERE u.firm_id = :f AND u.currency = :c
+      AND (u.last_movement_on > :d OR u.debit_total <> u.credit_total))"""
+
+
+async def matter_columns(
+    session: AsyncSession,
+    firm_id: str,
+    currency: str,
+    as_of: date,
+    *,
+    debtors: Collection[str],
+    unbilled: Collection[str],
+    include_zero: bool = False,
+) -> list[MatterColumns]:
+    """Each matter's client balance (credit positive), billed debt, unbilled disbursements and
+    other office-side balance (debit positive) as of ``as_of``, added up in the database."""
+    sql = f"""
+    WITH b AS ({_MATTERS_AS_OF.format(extra="" if include_zero else _UNSETTLED)})
+    SELECT matter_id,
+      CAST(COALESCE(SUM(credit - debit) FILTER (WHERE side = 'client'), 0) AS bigint) AS client,
+      CAST(COALESCE(SUM(debit - credit) FILTER (
+        WHERE side <> 'client' AND account_code = ANY(:debtors)), 0) AS bigint) AS billed,
+      CAST(COALESCE(SUM(debit - credit) FILTER (
+        WHERE side <> 'client' AND account_code = ANY(:unbilled)
+          AND NOT account_code = ANY(:debtors)), 0) AS bigint) AS unbilled,
+      CAST(COALESCE(SUM(debit - credit) FILTER (
+        WHERE side <> 'client' AND NOT account_code = ANY(:debtors)
+          AND NOT account_code = ANY(:unbilled)), 0) AS bigint) AS other,
+      MAX(last_movement_on) AS last_movement_on,
+      MAX(last_movement_on) FILTER (WHERE side = 'client') AS client_last_movement_on
+    FROM b GROUP BY matter_id ORDER BY matter_id
+    """
+    rows = await session.execute(
+        text(sql),
+        {
+            "f": firm_id,
+            "c": currency,
+            "d": as_of,
+            "debtors": sorted(debtors),
+            "unbilled": sorted(unbilled),
+        },
+    )
+    return [MatterColumns(*r) for r in rows]
 
 
 async def matter_exists(session: AsyncSession, firm_id: str, matter_id: int) -> bool:

@@ -3,7 +3,6 @@ balances (§3.12) and the breach register (§2.5, SRA 6.1)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -30,7 +29,6 @@ from cashroom_reporting.domain.facts import (
     ExceptionInfo,
     Header,
     LedgerLine,
-    MatterBalance,
     MatterInfo,
     unknown_matter,
 )
@@ -51,41 +49,11 @@ class MatterColumns:
     unbilled_disbursements: int
     other_office: int
     last_movement_on: date
+    client_last_movement_on: date | None
 
     @property
     def office(self) -> int:
         return self.billed + self.unbilled_disbursements + self.other_office
-
-
-def matter_columns(chart: Chart, balances: Sequence[MatterBalance]) -> list[MatterColumns]:
-    debtors = chart.codes_with(AccountRole.DEBTORS_CONTROL)
-    unbilled = chart.codes_with(AccountRole.UNBILLED_DISBURSEMENTS)
-    figures: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    last: dict[int, date] = {}
-    for b in balances:
-        f = figures[b.matter_id]
-        if b.side == "client":
-            f["client"] -= b.movement.net
-        elif b.account_code in debtors:
-            f["billed"] += b.movement.net
-        elif b.account_code in unbilled:
-            f["unbilled"] += b.movement.net
-        else:
-            f["other"] += b.movement.net
-        last[b.matter_id] = max(last.get(b.matter_id, b.last_movement_on), b.last_movement_on)
-    return [
-        MatterColumns(m, f["client"], f["billed"], f["unbilled"], f["other"], last[m])
-        for m, f in sorted(figures.items())
-    ]
-
-
-def client_last_movements(balances: Sequence[MatterBalance]) -> dict[int, date]:
-    """The date of each matter's last client-side movement."""
-    last: dict[int, date] = {}
-    for b in balances:
-        if b.side == "client":
-            last[b.matter_id] = max(last.get(b.matter_id, b.last_movement_on), b.last_movement_on)
-    return last
 
 
 def _info(infos: Mapping[int, MatterInfo], matter_id: int) -> MatterInfo:
@@ -374,7 +342,6 @@ def dormant_balances(
     consistency: Consistency,
     columns: Sequence[MatterColumns],
     infos: Mapping[int, MatterInfo],
-    client_last_movement: Mapping[int, date],
     as_of: date,
     *,
     older_than_days: int,
@@ -386,7 +353,7 @@ def dormant_balances(
     for c in columns:
         if c.client == 0:
             continue
-        last = client_last_movement.get(c.matter_id, c.last_movement_on)
+        last = c.client_last_movement_on or c.last_movement_on
         days = age_in_days(last, as_of)
         if days < older_than_days:
             continue
