@@ -35,9 +35,9 @@ def test_oracle_ties_from_independent_arithmetic() -> None:
     for m in oracle.matters:
         assert m.client_balance == per_matter[m.matter_id]
     # Clio's own account balance agrees once held items are set aside
-    for acct in firm.records("bank_accounts"):
-        figures = next(a for a in oracle.bank_accounts if a.bank_account_id == acct["id"])
-        assert figures.clio_balance == cents(acct["balance"])
+    for record in firm.records("bank_accounts"):
+        figures = next(a for a in oracle.bank_accounts if a.bank_account_id == record["id"])
+        assert figures.clio_balance == cents(record["balance"])
         assert figures.balance + figures.held + figures.not_imported == figures.clio_balance
     # debtors from Clio's bill balances
     posted = {s.id for s in oracle.skipped if s.resource == "bills"} | {
