@@ -80,6 +80,7 @@ async def _matter_columns(
     chart: Chart,
     *,
     include_zero: bool = False,
+    client_side_only: bool = False,
 ) -> list[MatterColumns]:
     return await queries.matter_columns(
         session,
@@ -89,6 +90,7 @@ async def _matter_columns(
         debtors=chart.codes_with(AccountRole.DEBTORS_CONTROL),
         unbilled=chart.codes_with(AccountRole.UNBILLED_DISBURSEMENTS),
         include_zero=include_zero,
+        client_side_only=client_side_only,
     )
 
 
@@ -311,7 +313,7 @@ async def dormant_balances(
     ctx = await context(session, firm_id, currency)
     cur = ctx.header.currency
     chart = await chart_of_accounts.load_chart(session, firm_id)
-    columns = await _matter_columns(session, firm_id, cur, as_of, chart)
+    columns = await _matter_columns(session, firm_id, cur, as_of, chart, client_side_only=True)
     infos = await queries.matter_infos(session, firm_id, [c.matter_id for c in columns if c.client])
     return client_money.dormant_balances(
         ctx.header,
@@ -337,7 +339,7 @@ async def breach_register(
     ctx = await context(session, firm_id, currency)
     cur = ctx.header.currency
     chart = await chart_of_accounts.load_chart(session, firm_id)
-    columns = await _matter_columns(session, firm_id, cur, as_of, chart)
+    columns = await _matter_columns(session, firm_id, cur, as_of, chart, client_side_only=True)
     exceptions = await queries.exceptions(session, firm_id, as_of)
     matter_ids = {c.matter_id for c in columns if c.client < 0} | {
         e.matter_id for e in exceptions if e.matter_id is not None

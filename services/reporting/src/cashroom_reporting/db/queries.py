@@ -202,11 +202,16 @@ async def matter_columns(
     debtors: Collection[str],
     unbilled: Collection[str],
     include_zero: bool = False,
+    client_side_only: bool = False,
 ) -> list[MatterColumns]:
     """Each matter's client balance (credit positive), billed debt, unbilled disbursements and
-    other office-side balance (debit positive) as of ``as_of``, added up in the database."""
+    other office-side balance (debit positive) as of ``as_of``, added up in the database
+    (``client_side_only``: the client column alone, for the client-money reports)."""
+    extra = ("" if include_zero else _UNSETTLED) + (
+        " AND b.side = 'client'" if client_side_only else ""
+    )
     sql = f"""
-    WITH b AS ({_MATTERS_AS_OF.format(extra="" if include_zero else _UNSETTLED)})
+    WITH b AS ({_MATTERS_AS_OF.format(extra=extra)})
     SELECT matter_id,
       CAST(COALESCE(SUM(credit - debit) FILTER (WHERE side = 'client'), 0) AS bigint) AS client,
       CAST(COALESCE(SUM(debit - credit) FILTER (
