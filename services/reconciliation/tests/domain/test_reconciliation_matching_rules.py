@@ -147,6 +147,33 @@ def test_at_equal_distance_the_entry_recorded_before_the_bank_line_is_preferred(
     }
 
 
+def test_a_line_nearest_first_would_strand_takes_an_entry_by_moving_a_pair_along() -> None:
+    # Two 10.00 fees recorded on days 10 and 13 clear three days later, on days 13 and 16.
+    # Nearest-first gives day 13's line the day-13 entry (0 days) and leaves day 16's line
+    # with only day 10 (6 days: outside the window). Moving day 13's line onto day 10 (3 days)
+    # makes room: both lines are matched, each within the window.
+    lines = [bank("L13", 13, "10.00"), bank("L16", 16, "10.00")]
+    entries = [book("E10", 10, "10.00"), book("E13", 13, "10.00")]
+
+    result = auto_match(lines, entries)
+
+    assert pairs(result.new_matches) == {
+        (("L13",), ("E10",), MatchRule.AMOUNT_AND_DATE),
+        (("L16",), ("E13",), MatchRule.AMOUNT_AND_DATE),
+    }
+
+
+def test_pairs_are_only_moved_to_make_room_for_one_more() -> None:
+    # The line on day 20 can reach no entry at all: nothing is moved, nearest-first stands.
+    lines = [bank("L13", 13, "10.00"), bank("L20", 20, "10.00")]
+    entries = [book("E10", 10, "10.00"), book("E13", 13, "10.00")]
+
+    result = auto_match(lines, entries)
+
+    assert pairs(result.new_matches) == {(("L13",), ("E13",), MatchRule.AMOUNT_AND_DATE)}
+    assert [line.bank_id for line in result.unmatched_lines] == ["L20"]
+
+
 def test_same_amount_outside_the_window_is_left_for_the_cashier() -> None:
     line = bank("L1", 20, "250.00")
     entry = book("E1", 10, "250.00")

@@ -44,6 +44,7 @@ _MAX_RUN = 6  # a reference split over up to six tokens ("INV 1234") still meets
 _SCAN_KEYS = 16  # up to this many entries of one amount are checked one by one, else indexed
 _SLACK_DAYS = 1  # a group's members may be dated a day on the wrong side of the target
 _MAX_SOLUTIONS = 64  # the best of the first 64 groups that fit is taken
+_MAX_SHIFT = 8  # rule 2 moves at most this many pairs along to make room for a stranded line
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,22 +341,65 @@ def _bucket_by_reference(
 
 def _bucket_by_date(sides: _Sides, line_ix: list[int], entry_ix: list[int], window: int) -> None:
     """Rule 2 within one amount: the nearest pairs first; at equal distance the entry recorded
-    before the line (money clears after it is recorded); then the earliest."""
+    before the line (money clears after it is recorded); then the earliest.
+
+    Nearest-first can strand a line: entries on days 10 and 13 clearing on days 13 and 16 give
+    day 13 to day 13, and day 16 has nothing within the window. So a line left over then looks
+    for a short chain of re-pairings (an augmenting path, at most ``_MAX_SHIFT`` pairs long, all
+    within the window) that frees an entry for it: more pairs, never fewer, and a pair is only
+    moved when that makes room for one more."""
     line_day, entry_day = sides.line_day, sides.entry_day
     line_used, entry_used = sides.line_used, sides.entry_used
     free_entries = [j for j in entry_ix if not entry_used[j]]  # in date order
     days = [entry_day[j] for j in free_entries]
     pairs: list[tuple[int, bool, int, int, int, int]] = []
+    reachable: dict[int, list[int]] = {}
     for rank_i, i in enumerate(line_ix):  # in date order
         if line_used[i]:
             continue
         day = line_day[i]
-        for k in range(bisect_left(days, day - window), bisect_right(days, day + window)):
+        near = range(bisect_left(days, day - window), bisect_right(days, day + window))
+        for k in near:
             pairs.append((abs(days[k] - day), days[k] > day, rank_i, k, i, free_entries[k]))
+        reachable[i] = sorted(
+            (free_entries[k] for k in near), key=lambda j: (abs(entry_day[j] - day), entry_day[j])
+        )
     pairs.sort()
+    line_of_entry: dict[int, int] = {}
+    entry_of_line: dict[int, int] = {}
     for *_rank, i, j in pairs:
-        if not line_used[i] and not entry_used[j]:
-            sides.record_pair(MatchRule.AMOUNT_AND_DATE, i, j)
+        if i not in entry_of_line and j not in line_of_entry:
+            entry_of_line[i], line_of_entry[j] = j, i
+    if len(entry_of_line) < min(len(reachable), len(free_entries)):
+        for i in reachable:
+            if i not in entry_of_line:
+                _augment(i, reachable, entry_of_line, line_of_entry, set(), _MAX_SHIFT)
+    for i in sorted(entry_of_line, key=lambda i: (line_day[i], i)):
+        sides.record_pair(MatchRule.AMOUNT_AND_DATE, i, entry_of_line[i])
+
+
+def _augment(
+    i: int,
+    reachable: dict[int, list[int]],
+    entry_of_line: dict[int, int],
+    line_of_entry: dict[int, int],
+    seen: set[int],
+    depth: int,
+) -> bool:
+    """Give line ``i`` an entry, moving at most ``depth`` existing pairs (Kuhn's step)."""
+    if depth == 0:
+        return False
+    for j in reachable[i]:
+        if j in seen:
+            continue
+        seen.add(j)
+        holder = line_of_entry.get(j)
+        if holder is None or _augment(
+            holder, reachable, entry_of_line, line_of_entry, seen, depth - 1
+        ):
+            entry_of_line[i], line_of_entry[j] = j, i
+            return True
+    return False
 
 
 def _match_groups(sides: _Sides, policy: MatchingPolicy) -> None:
