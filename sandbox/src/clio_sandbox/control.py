@@ -6,9 +6,11 @@ sent as a JSON number or a string (``"123.45"``) and is never parsed through a f
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -23,6 +25,7 @@ from .money import to_decimal
 from .oracle import SyncSettings, compute_oracle
 from .settings import FaultSettings, OAuthClient
 from .state import SandboxState
+from .statements import StatementFormat, StatementNoise, write_statements
 from .webhooks import WebhookManager
 
 __all__ = ["control_routes"]
@@ -536,6 +539,37 @@ async def reset(request: Request) -> Any:
 
 
 @handler
+async def statements(request: Request) -> Any:
+    """Write the firm's bank statements (with realistic noise) to a directory on this machine:
+    ``{"dir": "/abs/path", "formats"?: {"office"|"client"|"<account id>": "camt053"|"ofx"|
+    "mt940"|"csv"}, "months_per_statement"?: int}``."""
+    state = _state(request)
+    data = await _body(request)
+    folder = _req(data, "dir")
+    if not isinstance(folder, str) or not Path(folder).is_absolute():
+        raise ControlError(422, "dir must be an absolute path")
+    formats: dict[str, StatementFormat] = {}
+    for key, value in dict(data.get("formats") or {}).items():
+        try:
+            formats[str(key)] = StatementFormat(str(value))
+        except ValueError:
+            known = ", ".join(f.value for f in StatementFormat)
+            raise ControlError(422, f"format {value!r} for {key} is not one of {known}") from None
+    try:
+        noise = StatementNoise(months_per_statement=int(data.get("months_per_statement", 12)))
+    except (TypeError, ValueError) as exc:
+        raise ControlError(422, f"months_per_statement: {exc}") from None
+    try:
+        written = await asyncio.to_thread(
+            write_statements, state.firm, Path(folder), formats=formats, noise=noise
+        )
+    except OSError as exc:
+        raise ControlError(422, f"cannot write to {folder}: {exc}") from None
+    currency = state.firm.meta.currency
+    return {"statements": [w.summary(currency) for w in written]}
+
+
+@handler
 async def lines(request: Request) -> Any:
     state = _state(request)
     return {
@@ -579,4 +613,5 @@ def control_routes() -> list[Route]:
         Route(f"{p}/oauth/clients", add_client, methods=["POST"]),
         Route(f"{p}/reset", reset, methods=["POST"]),
         Route(f"{p}/bank_accounts/{{id:int}}/lines", lines),
+        Route(f"{p}/statements", statements, methods=["POST"]),
     ]

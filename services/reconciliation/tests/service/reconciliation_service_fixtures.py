@@ -244,6 +244,20 @@ def office_receipt(firm: str, day: date, cents: int, matter: int, narrative: str
     )
 
 
+def office_payment(firm: str, day: date, cents: int, matter: int, narrative: str) -> Envelope[Any]:
+    """A disbursement paid from the office account: unbilled disbursements / office bank."""
+    return _journal(
+        firm,
+        day,
+        "disbursement_paid",
+        narrative,
+        [
+            _line("1210", debit=cents, matter=matter, side=AccountKind.OFFICE),
+            _line(OFFICE_NOMINAL, credit=cents, bank=OFFICE),
+        ],
+    )
+
+
 def reversal(firm: str, of: Envelope[Any], day: date) -> Envelope[Any]:
     original = of.data
     assert isinstance(original, JournalPosted)
