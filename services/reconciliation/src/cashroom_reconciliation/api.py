@@ -369,7 +369,9 @@ def install(app: FastAPI, db: Database, settings: Settings, ledger: ClientLedger
         firm_id: str, bank_account_id: int, as_of: date, principal: Viewer
     ) -> dict[str, Any]:
         async with db.unit_of_work() as uow:
-            view = await reconciling.prepare(uow, firm_id, bank_account_id, as_of, ledger)
+            view = await reconciling.prepare(
+                uow, firm_id, bank_account_id, as_of, ledger, require_three_way=False
+            )
         return views.reconciliation_json(view)
 
     @router.post(f"{ACCOUNT}/reconciliations", status_code=201, summary="Sign a reconciliation")

@@ -109,6 +109,7 @@ def reconciliation_json(view: ReconciliationView) -> dict[str, Any]:
         "client_ledgers_total": money_json(figures.client_ledgers_total),
         "three_way_difference": money_json(figures.three_way_difference),
         "can_sign": figures.can_sign,
+        "three_way_unavailable": view.three_way_unavailable,
         "unexplained_total": money_json(
             Money(
                 amount_minor=sum(line.amount.amount_minor for line in view.unexplained),

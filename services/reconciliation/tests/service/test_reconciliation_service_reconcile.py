@@ -310,3 +310,26 @@ async def test_a_date_no_statement_covers_cannot_be_reconciled(
         )
     assert response.status_code == 409
     assert "statements cover 2025-03-01 to 2025-03-31" in response.json()["detail"]
+
+
+async def test_without_the_ledgers_figure_a_client_account_is_shown_but_cannot_be_signed(
+    service: RunningService, firm: str
+) -> None:
+    # The stub ledger knows nothing of this firm (as a ledger not set up yet would answer).
+    async with client_for(service.app, firm) as http:
+        await _reconciled_march(service, firm, http)
+        await http.post(f"/firms/{firm}/bank-accounts/{CLIENT}/auto-match")
+        shown = await http.get(
+            f"/firms/{firm}/bank-accounts/{CLIENT}/reconciliation", params={"as_of": "2025-03-31"}
+        )
+        signing = await http.post(
+            f"/firms/{firm}/bank-accounts/{CLIENT}/reconciliations", json={"as_of": "2025-03-31"}
+        )
+    assert shown.status_code == 200
+    view = shown.json()
+    assert view["difference"] == eur(0)  # the two-way figures stand on their own
+    assert (view["client_ledgers_total"], view["three_way_difference"]) == (None, None)
+    assert view["can_sign"] is False
+    assert "ledger answered 404" in view["three_way_unavailable"]
+    assert signing.status_code == 502
+    assert "sum of client ledgers" in signing.json()["detail"]

@@ -113,10 +113,10 @@ async def test_the_sandbox_firms_statements_reconcile_through_the_service(
 ) -> None:
     sandbox_firm = tiny_firm()
     meta = sandbox_firm.meta
-    nominals = {}
+    nominals: dict[int, str] = {}
     announcements = _accounts(firm, sandbox_firm)
     for event in announcements:
-        if isinstance(event.data, AccountUpserted):
+        if isinstance(event.data, AccountUpserted) and event.data.bank_account_id is not None:
             nominals[event.data.bank_account_id] = event.data.code
     clio = {account: bank_lines(sandbox_firm, account) for account in nominals}
     journals = [

@@ -91,13 +91,13 @@ async def mirror_journal(
     uow: UnitOfWork, firm_id: str, journal: JournalPosted, event: Envelope[Any]
 ) -> None:
     session = uow.session
-    entries = cashbook_entries_of(journal, await repository.bank_nominals(session, firm_id))
+    nominals = await repository.bank_nominals(session, firm_id)
+    entries = cashbook_entries_of(journal, nominals)
     if not entries:
         return
-    for bank_account_id in {entry.bank_account_id for entry in entries}:
-        await repository.upsert_bank_account(
-            session, firm_id, bank_account_id
-        )  # a placeholder until the ledger or Clio describes it
+    for bank_account_id in {entry.bank_account_id for entry in entries} - set(nominals.values()):
+        # A placeholder until the ledger or Clio describes the account.
+        await repository.upsert_bank_account(session, firm_id, bank_account_id)
     inserted = await session.execute(
         insert(cashbook_entries)
         .values(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from cashroom_chassis.db import UnitOfWork
@@ -49,6 +49,7 @@ class ReconciliationView:
     read_from: ImportedStatement  # the imported statement the bank balance was read from
     cancelling: tuple[CancellingPair, ...]  # bank items that cancel (a charge and its refund)
     unexplained: tuple[StatementLine, ...]  # every other bank line no entry explains
+    three_way_unavailable: str | None = None  # why the ledger's figure is missing, if it is
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +66,12 @@ async def prepare(
     bank_account_id: int,
     as_of: date,
     client_ledgers_total: ClientLedgersTotal,
+    *,
+    require_three_way: bool = True,
 ) -> ReconciliationView:
+    """The statement as of ``as_of``. For a client account the ledger's figure is needed to
+    sign; to look (``require_three_way=False``) the two-way figures are shown without it when
+    the ledger does not answer, and the statement cannot be signed."""
     session = uow.session
     account = await load_account(uow, firm_id, bank_account_id)
     history = await repository.statement_history(session, firm_id, bank_account_id)
@@ -85,20 +91,25 @@ async def prepare(
         m.match for m in await repository.load_matches(session, firm_id, bank_account_id)
     )
     ledgers_total = None
+    unavailable = None
     if account.kind is AccountKind.CLIENT:
         try:
             ledgers_total = await client_ledgers_total(firm_id, bank_account_id, as_of)
+            if ledgers_total.currency != account.currency:
+                raise LedgerUnavailable(
+                    f"the ledger gave the client ledgers in {ledgers_total.currency}; the "
+                    f"account is kept in {account.currency}"
+                )
         except LedgerUnavailable as error:
-            raise Unavailable(
+            unavailable = (
                 f"the three-way figure (the sum of client ledgers) is unavailable: {error}"
-            ) from None
-        if ledgers_total.currency != account.currency:
-            raise Unavailable(
-                f"the ledger gave the client ledgers in {ledgers_total.currency}; the account "
-                f"is kept in {account.currency}"
             )
+            if require_three_way:
+                raise Unavailable(unavailable) from None
+            ledgers_total = None
     figures = prepare_reconciliation(
-        account_kind=account.kind,
+        # Without the ledger's figure a client account is shown two ways, and cannot be signed.
+        account_kind=account.kind if unavailable is None else AccountKind.OFFICE,
         as_of=as_of,
         statement_balance=statement_balance,
         cashbook_balance=cashbook_balance,
@@ -107,6 +118,8 @@ async def prepare(
         matches=matches,
         client_ledgers_total=ledgers_total,
     )
+    if unavailable is not None:
+        figures = replace(figures, account_kind=AccountKind.CLIENT)  # can_sign: False
     items = pair_cancelling_items(figures.unexplained_lines)
     return ReconciliationView(
         account=account,
@@ -114,6 +127,7 @@ async def prepare(
         read_from=read_from,
         cancelling=items.cancelling,
         unexplained=items.unexplained,
+        three_way_unavailable=unavailable,
     )
 
 
