@@ -2,7 +2,10 @@
 
 from cashroom_chassis.runtime import serve
 from cashroom_ledger.app import build
+from cashroom_ledger.process import tune_garbage_collection
 from cashroom_ledger.settings import Settings
 
 settings = Settings()
-serve(build(settings), settings)
+app = build(settings)
+tune_garbage_collection()
+serve(app, settings)

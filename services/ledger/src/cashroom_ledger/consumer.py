@@ -29,7 +29,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cashroom_chassis.consumer import EventConsumer, is_infrastructure_failure
 from cashroom_chassis.db import UnitOfWork
-from cashroom_chassis.outbox import add_to_outbox
 from cashroom_contracts.envelope import ContractViolation, Envelope, EventPayload, parse_event
 from cashroom_ledger.db.books import Books
 from cashroom_ledger.handlers import handle_batch
@@ -39,11 +38,11 @@ tracer = trace.get_tracer("cashroom.ledger.consumer")
 
 
 async def handle_envelopes(uow: UnitOfWork, envelopes: Sequence[Envelope[EventPayload]]) -> None:
-    """Apply events in the unit of work: the books in one pass, the ledger events to the outbox."""
+    """Apply events in the unit of work: the books in one pass, the ledger events they imply
+    staged in the outbox."""
     if not envelopes:
         return
-    out = await uow.session.run_sync(lambda session: handle_batch(Books(session), envelopes))
-    await add_to_outbox(uow.session, out)
+    await uow.session.run_sync(lambda session: handle_batch(Books(session), envelopes))
 
 
 async def handle(uow: UnitOfWork, envelope: Envelope[EventPayload]) -> None:

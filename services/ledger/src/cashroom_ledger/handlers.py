@@ -1,9 +1,10 @@
 """The ledger's use cases: what happens when an event arrives or a cashier asks for something.
 
-Each use case takes the unit of work's ``Books``, calls the domain's ``Ledger`` and returns the
-``ledger.events.v1`` payloads its outcomes imply; the caller writes them to the outbox in the
-same transaction. The functions here are synchronous: they run inside ``AsyncSession.run_sync``
-(see ``db.connection``), where the books may still fetch what a batch did not foresee.
+Each use case takes the unit of work's ``Books``, calls the domain's ``Ledger``, writes what
+changed and stages the ``ledger.events.v1`` events its outcomes imply in the outbox — all in the
+caller's transaction, which the caller commits. The functions here are synchronous: they run
+inside ``AsyncSession.run_sync`` (see ``db.connection``), where the books may still fetch what a
+batch did not foresee.
 
 The promise to the connector: for every Clio event consumed, exactly one ``PostingApplied``,
 ``PostingHeld`` or ``PostingRejected`` whose ``source.event_id`` is the consumed envelope's id,
@@ -35,6 +36,7 @@ from cashroom_contracts.events.reconciliation import ReconciliationSigned
 from cashroom_contracts.topics import CLIO_EVENTS, RECONCILIATION_EVENTS
 from cashroom_ledger.db import codec
 from cashroom_ledger.db.books import Books
+from cashroom_ledger.db.outbox import stage
 from cashroom_ledger.db.store import StoredState
 from cashroom_ledger.domain import (
     Account,
@@ -72,7 +74,7 @@ class Conflict(LedgerError):
 
 def handle_batch(books: Books, envelopes: Sequence[Envelope[EventPayload]]) -> list[Envelope[Any]]:
     """A batch of consumed events, in order: prefetched per firm, decided one by one in memory,
-    written at the end. Returns the envelopes to publish."""
+    written at the end with the ledger events they imply (staged in the outbox, and returned)."""
     books.open(e.firm_id for e in envelopes)
     clio: dict[str, list[ClioEvent]] = defaultdict(list)
     for envelope in envelopes:
@@ -84,6 +86,7 @@ def handle_batch(books: Books, envelopes: Sequence[Envelope[EventPayload]]) -> l
     for envelope in envelopes:
         out += wrap(envelope.firm_id, handle_event(books, envelope), cause=envelope)
     books.flush()
+    stage(books.db, out)
     return out
 
 
@@ -204,6 +207,15 @@ def clio_source(event: ClioEvent, event_id: uuid.UUID) -> PostingSource:
     )
 
 
+def emit(
+    books: Books, firm_id: str, payloads: Sequence[contract.LedgerEvent]
+) -> list[Envelope[Any]]:
+    """Stage the events a cashier's command implies in the outbox (same transaction)."""
+    envelopes = wrap(firm_id, payloads, cause=None)
+    stage(books.db, envelopes)
+    return envelopes
+
+
 def wrap(
     firm_id: str, payloads: Sequence[contract.LedgerEvent], *, cause: Envelope[Any] | None
 ) -> list[Envelope[Any]]:
@@ -262,11 +274,11 @@ def set_up_firm(
     chart = chart_template(jurisdiction)
     state = books.set_up(firm_id, firm_name, chart)
     state.audit(by, "firm_set_up", {"jurisdiction": jurisdiction.value, "firm_name": firm_name})
-    out = wrap(firm_id, [account_upserted(chart, account) for account in chart], cause=None)
+    books.flush()
+    out = emit(books, firm_id, [account_upserted(chart, account) for account in chart])
     waiting = [parse_event(raw) for raw in books.take_events_before_setup(firm_id)]
     if waiting:
         out += handle_batch(books, waiting)
-    books.flush()
     return True, out
 
 
@@ -299,7 +311,7 @@ def remove_account(books: Books, firm_id: str, code: str, *, by: str) -> list[En
         return []
     gone = account_upserted(ledger.chart, account).model_copy(update={"active": False})
     books.flush()
-    return wrap(firm_id, [gone], cause=None)
+    return emit(books, firm_id, [gone])
 
 
 def _account_changed(books: Books, ledger: Ledger, account: Account) -> list[Envelope[Any]]:
@@ -308,7 +320,7 @@ def _account_changed(books: Books, ledger: Ledger, account: Account) -> list[Env
         ledger.chart, account, bank.bank_account_id if bank is not None else None
     )
     books.flush()
-    return wrap(ledger.firm_id, [payload], cause=None)
+    return emit(books, ledger.firm_id, [payload])
 
 
 def set_default_office_account(
@@ -398,4 +410,4 @@ def _done(
 ) -> list[Envelope[Any]]:
     payloads = publish(ledger, state, outcomes)
     books.flush()
-    return wrap(ledger.firm_id, payloads, cause=None)
+    return emit(books, ledger.firm_id, payloads)

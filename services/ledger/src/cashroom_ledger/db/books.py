@@ -233,6 +233,7 @@ def needs_of(events: Sequence[ClioEvent], chart: ChartOfAccounts) -> Needs:
                 continue
             case MatterUpserted():
                 needs.matters.add(event.matter_id)
+                needs.clients.add(event.client_id)
                 needs.waits.add(WaitFor.matter(event.matter_id))
                 continue
             case BankAccountUpserted():
@@ -251,6 +252,7 @@ def needs_of(events: Sequence[ClioEvent], chart: ChartOfAccounts) -> Needs:
         match event:
             case BillApproved() | BillChanged():
                 needs.matters.add(event.bill.matter_id)
+                needs.clients.add(event.bill.client_id)
                 needs.office_matters.add(event.bill.matter_id)
                 needs.bills.add(event.bill.bill_id)
                 needs.waits.add(WaitFor.bill(event.bill.bill_id))

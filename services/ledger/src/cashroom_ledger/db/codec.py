@@ -137,7 +137,7 @@ HELD_COLUMNS = (
 )
 
 
-def pending_of(row: Mapping[str, Any]) -> PendingPosting:
+def pending_of(row: Mapping[Any, Any]) -> PendingPosting:
     submission = Submission(
         key=key(row["key_kind"], row["key_id"]),
         version=row["version"],
@@ -183,7 +183,7 @@ def exception_row(firm_id: str, record: ExceptionRecord) -> tuple[Any, ...]:
     )
 
 
-def exception_of(row: Mapping[str, Any]) -> ExceptionRecord:
+def exception_of(row: Mapping[Any, Any]) -> ExceptionRecord:
     return ExceptionRecord(
         exception_id=uid(row["exception_id"]),
         kind=ExceptionKind(row["kind"]),
@@ -273,10 +273,10 @@ def line_rows(firm_id: str, journal: Journal) -> list[tuple[Any, ...]]:
 
 
 def journals_of(
-    journal_rows: Sequence[Mapping[str, Any]], lines: Sequence[Mapping[str, Any]]
+    journal_rows: Sequence[Mapping[Any, Any]], lines: Sequence[Mapping[Any, Any]]
 ) -> list[Journal]:
     """Journals from their rows and their lines' rows (lines in any order)."""
-    by_journal: dict[uuid.UUID, list[Mapping[str, Any]]] = {}
+    by_journal: dict[uuid.UUID, list[Mapping[Any, Any]]] = {}
     for line in lines:
         by_journal.setdefault(uid(line["journal_id"]), []).append(line)
     journals = []
@@ -306,7 +306,7 @@ def journals_of(
     return journals
 
 
-def _line(row: Mapping[str, Any]) -> Line:
+def _line(row: Mapping[Any, Any]) -> Line:
     return Line(
         account_code=row["account_code"],
         entry=Entry(row["entry"]),

@@ -81,7 +81,7 @@ class FirmRecord:
     books_locked_through: date | None
 
 
-def chart_of(firm: FirmRecord, rows: Sequence[Mapping[str, Any]]) -> ChartOfAccounts:
+def chart_of(firm: FirmRecord, rows: Sequence[Mapping[Any, Any]]) -> ChartOfAccounts:
     accounts = tuple(
         Account(
             row["code"],
@@ -96,7 +96,7 @@ def chart_of(firm: FirmRecord, rows: Sequence[Mapping[str, Any]]) -> ChartOfAcco
     )
 
 
-def bank_account_of(row: Mapping[str, Any]) -> BankAccount:
+def bank_account_of(row: Mapping[Any, Any]) -> BankAccount:
     return BankAccount(
         row["bank_account_id"],
         row["name"],
@@ -150,20 +150,13 @@ ON CONFLICT DO NOTHING
 """
 _MOVE_BALANCES = """
 UPDATE balances b
-   SET cumulative = b.cumulative + s.shift, movement = b.movement + s.own
-  FROM (SELECT l.account_code, l.matter_id, l.ledger_side, l.bank_account_id, l.balance_date,
-               sum(d.delta) AS shift,
-               COALESCE(sum(d.delta) FILTER (WHERE d.day = l.balance_date), 0) AS own
-          FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::date[],
-                      $7::bigint[]) AS d(code, matter, side, bank, day, delta)
-          JOIN balances l
-            ON l.firm_id = $1 AND l.account_code = d.code AND l.matter_id = d.matter
-           AND l.ledger_side = d.side AND l.bank_account_id = d.bank AND l.balance_date >= d.day
-         GROUP BY l.account_code, l.matter_id, l.ledger_side, l.bank_account_id, l.balance_date
-       ) s
- WHERE b.firm_id = $1 AND b.account_code = s.account_code AND b.matter_id = s.matter_id
-   AND b.ledger_side = s.ledger_side AND b.bank_account_id = s.bank_account_id
-   AND b.balance_date = s.balance_date
+   SET cumulative = b.cumulative + d.shift,
+       movement = b.movement + CASE WHEN b.balance_date = d.day THEN d.own ELSE 0 END
+  FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::date[], $7::date[],
+              $8::bigint[], $9::bigint[]) AS d(code, matter, side, bank, day, until, shift, own)
+ WHERE b.firm_id = $1 AND b.account_code = d.code AND b.matter_id = d.matter
+   AND b.ledger_side = d.side AND b.bank_account_id = d.bank
+   AND b.balance_date >= d.day AND b.balance_date < d.until
 """
 
 
@@ -619,7 +612,7 @@ class StoredState:
             self.load_seen([(key, version)])
         return self._rejections.get((key, version))
 
-    def audit(self, actor: str, action: str, detail: Mapping[str, Any]) -> None:
+    def audit(self, actor: str, action: str, detail: Mapping[Any, Any]) -> None:
         """An audit-log row, written with the changes it explains."""
         self._audit.append((actor, action, json.dumps(detail, default=str, sort_keys=True)))
 
@@ -669,7 +662,7 @@ class StoredState:
         self._take_matters(rows)
         self._client_matters_loaded.update(wanted)
 
-    def _take_matters(self, rows: Sequence[Mapping[str, Any]]) -> None:
+    def _take_matters(self, rows: Sequence[Mapping[Any, Any]]) -> None:
         for row in rows:
             if row["matter_id"] not in self._matters:
                 self._matters[row["matter_id"]] = Matter(
@@ -710,9 +703,9 @@ class StoredState:
             return
         kinds, ids = _pairs(wanted)
         rows = self._db.fetch(
-            "SELECT key_kind, key_id, version, journal_ids, facts FROM live_postings "
-            "WHERE firm_id = $1 AND (key_kind, key_id) IN "
-            "(SELECT * FROM unnest($2::text[], $3::text[]))",
+            "SELECT l.key_kind, l.key_id, l.version, l.journal_ids, l.facts "
+            "FROM unnest($2::text[], $3::text[]) AS w(kind, id), LATERAL (SELECT * FROM "
+            "live_postings l WHERE l.firm_id = $1 AND l.key_kind = w.kind AND l.key_id = w.id OFFSET 0) l",
             self.firm_id,
             kinds,
             ids,
@@ -737,9 +730,10 @@ class StoredState:
         if not wanted:
             return
         rows = self._db.fetch(
-            "SELECT key_kind, key_id, version, rejected_reason_code, rejected_reason "
-            "FROM seen_versions WHERE firm_id = $1 AND (key_kind, key_id, version) IN "
-            "(SELECT * FROM unnest($2::text[], $3::text[], $4::text[]))",
+            "SELECT s.key_kind, s.key_id, s.version, s.rejected_reason_code, s.rejected_reason "
+            "FROM unnest($2::text[], $3::text[], $4::text[]) AS w(kind, id, version), LATERAL "
+            "(SELECT * FROM seen_versions s WHERE s.firm_id = $1 AND s.key_kind = w.kind "
+            "AND s.key_id = w.id AND s.version = w.version OFFSET 0) s",
             self.firm_id,
             [k.kind for k, _ in wanted],
             [k.id for k, _ in wanted],
@@ -760,9 +754,10 @@ class StoredState:
         if not wanted:
             return
         rows = self._db.fetch(
-            "SELECT object_type, object_id, key_kind, key_id FROM source_keys "
-            "WHERE firm_id = $1 AND (object_type, object_id) IN "
-            "(SELECT * FROM unnest($2::text[], $3::text[]))",
+            "SELECT s.object_type, s.object_id, s.key_kind, s.key_id "
+            "FROM unnest($2::text[], $3::text[]) AS w(object_type, object_id), LATERAL "
+            "(SELECT * FROM source_keys s WHERE s.firm_id = $1 AND s.object_type = w.object_type "
+            "AND s.object_id = w.object_id OFFSET 0) s",
             self.firm_id,
             [t for t, _ in wanted],
             [i for _, i in wanted],
@@ -782,9 +777,11 @@ class StoredState:
         if (wanted_keys or wanted_waits) and self._anything_held:
             kinds, ids = _pairs(wanted_keys)
             rows = self._db.fetch(
-                f"SELECT {codec.HELD_COLUMNS} FROM held_postings WHERE firm_id = $1 AND ("
-                "(key_kind, key_id) IN (SELECT * FROM unnest($2::text[], $3::text[])) "
-                "OR waiting_for && $4::text[])",
+                f"SELECT h.* FROM unnest($2::text[], $3::text[]) AS w(kind, id), LATERAL "
+                f"(SELECT {codec.HELD_COLUMNS} FROM held_postings WHERE firm_id = $1 AND "
+                "key_kind = w.kind AND key_id = w.id OFFSET 0) h "
+                f"UNION ALL SELECT {codec.HELD_COLUMNS} FROM held_postings WHERE firm_id = $1 "
+                "AND waiting_for && $4::text[]",
                 self.firm_id,
                 kinds,
                 ids,
@@ -886,9 +883,10 @@ class StoredState:
             return
         kinds, ids = _pairs(wanted)
         rows = self._db.fetch(
-            "SELECT key_kind, key_id, supplier, matter_id, gross_minor, currency "
-            "FROM supplier_invoices WHERE firm_id = $1 AND (key_kind, key_id) IN "
-            "(SELECT * FROM unnest($2::text[], $3::text[]))",
+            "SELECT i.key_kind, i.key_id, i.supplier, i.matter_id, i.gross_minor, i.currency "
+            "FROM unnest($2::text[], $3::text[]) AS w(kind, id), LATERAL (SELECT * FROM "
+            "supplier_invoices i WHERE i.firm_id = $1 AND i.key_kind = w.kind "
+            "AND i.key_id = w.id OFFSET 0) i",
             self.firm_id,
             kinds,
             ids,
@@ -902,9 +900,10 @@ class StoredState:
                     codec.money(row["gross_minor"], row["currency"]),
                 )
         payments = self._db.fetch(
-            "SELECT invoice_key_kind, invoice_key_id, key_kind, key_id, amount_minor, currency "
-            "FROM supplier_invoice_payments WHERE firm_id = $1 AND "
-            "(invoice_key_kind, invoice_key_id) IN (SELECT * FROM unnest($2::text[], $3::text[]))",
+            "SELECT p.invoice_key_kind, p.invoice_key_id, p.key_kind, p.key_id, p.amount_minor, "
+            "p.currency FROM unnest($2::text[], $3::text[]) AS w(kind, id), LATERAL (SELECT * "
+            "FROM supplier_invoice_payments p WHERE p.firm_id = $1 AND p.invoice_key_kind = w.kind "
+            "AND p.invoice_key_id = w.id OFFSET 0) p",
             self.firm_id,
             kinds,
             ids,
@@ -1044,18 +1043,28 @@ class StoredState:
         self._new_journals.clear()
 
     def _flush_balances(self) -> None:
-        moves = [
-            (*_balance_columns(key), on, delta)
-            for key, by_date in self._deltas.items()
-            for on, delta in by_date.items()
-            if delta
-        ]
+        """Each key's changes become ranges: from a changed date up to the next one, every row
+        moves by the sum of the changes so far (so each row is updated once, whatever the
+        number of back-dated changes before it); rows for new dates are inserted first, carrying
+        the balance of the day before."""
+        inserts: list[tuple[str, int, str, int, date]] = []
+        ranges: list[tuple[str, int, str, int, date, date, int, int]] = []
+        for key, by_date in self._deltas.items():
+            columns = _balance_columns(key)
+            days = sorted(on for on, delta in by_date.items() if delta)
+            shift = 0
+            for n, on in enumerate(days):
+                shift += by_date[on]
+                until = days[n + 1] if n + 1 < len(days) else date.max
+                inserts.append((*columns, on))
+                ranges.append((*columns, on, until, shift, by_date[on]))
         self._deltas.clear()
-        if not moves:
+        if not ranges:
             return
-        codes, matters, sides, banks, days, deltas = (list(c) for c in zip(*moves, strict=True))
-        self._db.execute(_INSERT_BALANCE_DATES, self.firm_id, codes, matters, sides, banks, days)
-        self._db.execute(_MOVE_BALANCES, self.firm_id, codes, matters, sides, banks, days, deltas)
+        codes, matters, sides, banks, days_ = (list(c) for c in zip(*inserts, strict=True))
+        self._db.execute(_INSERT_BALANCE_DATES, self.firm_id, codes, matters, sides, banks, days_)
+        columns_of = list(zip(*ranges, strict=True))
+        self._db.execute(_MOVE_BALANCES, self.firm_id, *(list(c) for c in columns_of))
 
     def _flush_postings(self) -> None:
         db, firm = self._db, self.firm_id

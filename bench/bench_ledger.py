@@ -1,0 +1,466 @@
+"""Journal lines posted per second through the ledger's real consumer path.
+
+A few firms' years of Clio activity, generated with a fixed seed: matters opened for clients,
+money received on account into the client account, searches and fees paid out of it,
+disbursements paid from the office account, bills with several fee lines, recoverable expenses
+and billed disbursements, then each bill paid — from client money as far as the client holds it
+(the client-to-office transfer, two journals) and the rest into the office account. The events go
+to ``clio.events.v1`` (keyed by firm); the ledger's ``Runtime`` consumes them with its real
+consumer (batches, inbox, books prefetched and flushed in bulk, ledger events to the outbox and
+the relay) against a *durable* PostgreSQL (fsync on). The clock runs from the first event
+consumed until the last journal line is committed.
+
+In the same run, the same journal lines are COPYed into a table of the same shape: the most
+PostgreSQL takes on this machine, the limit beside the figure. Peak RSS is the benchmark
+process's (consumer, relay and producer all run in it).
+
+``python -m bench.bench_ledger [events]`` prints the figures as JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import resource
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+
+from bench.limits import copy_rows
+from cashroom_chassis.embedded import EmbeddedKafka, EmbeddedPostgres
+from cashroom_chassis.kafka import ensure_topics
+from cashroom_contracts.envelope import deterministic_event_id, encode_event, new_event
+from cashroom_contracts.events.clio import (
+    BankAccountUpserted,
+    BillApproved,
+    BillContent,
+    BilledDisbursementLine,
+    BillPaymentReceived,
+    ClientKind,
+    ClientMoneyPaid,
+    ClientMoneyReceived,
+    ClientPaymentPurpose,
+    ClientUpserted,
+    ClioEvent,
+    DisbursementPaid,
+    FeeLine,
+    MatterStatus,
+    MatterUpserted,
+    RecoverableExpenseLine,
+)
+from cashroom_contracts.events.common import AccountKind, ClioSource, VatAmount, VatTreatment
+from cashroom_contracts.money import Money
+from cashroom_contracts.topics import CLIO_EVENTS
+
+SEED = 20250117
+YEAR_START = date(2025, 1, 1)
+CURRENCY = "EUR"
+VAT_BP = 2300
+SURNAMES = ("Ó Briain", "O'Connor", "Ní Dhonnchadha", "Murphy", "Kelly", "Byrne", "Walsh", "Ryan")
+
+
+def _eur(minor: int) -> Money:
+    return Money(amount_minor=minor, currency=CURRENCY)
+
+
+def _vat(net: int) -> VatAmount:
+    return VatAmount(rate_basis_points=VAT_BP, amount=_eur(net * VAT_BP // 10_000))
+
+
+NO_VAT = VatAmount(rate_basis_points=0, amount=_eur(0))
+
+
+@dataclass
+class _Firm:
+    """One generated firm's Clio ids and running state."""
+
+    firm_id: str
+    base: int  # Clio ids of this firm start here, so firms never share one
+    rng: random.Random
+    next_id: int = 0
+    office_account: int = 0
+    client_account: int = 0
+    events: int = 0
+    lines: int = 0  # journal lines its postings will make, counted as they are generated
+    clients: list[int] = field(default_factory=list)
+
+    def new_id(self) -> int:
+        self.next_id += 1
+        return self.base + self.next_id
+
+
+def _source(object_type: str, object_id: int) -> ClioSource:
+    return ClioSource(object_type=object_type, object_id=object_id, version="v1")
+
+
+def firm_events(firm: _Firm, wanted: int) -> Iterator[ClioEvent]:
+    """About ``wanted`` events of one firm, in the order Clio's records would arrive: reference
+    data first, then each matter's money, bills and payments as the year goes by."""
+    rng = firm.rng
+    firm.office_account, firm.client_account = firm.new_id(), firm.new_id()
+    yield BankAccountUpserted(
+        source=_source("BankAccount", firm.office_account),
+        bank_account_id=firm.office_account,
+        name="Office current account",
+        kind=AccountKind.OFFICE,
+        currency=CURRENCY,
+    )
+    yield BankAccountUpserted(
+        source=_source("BankAccount", firm.client_account),
+        bank_account_id=firm.client_account,
+        name="Client account",
+        kind=AccountKind.CLIENT,
+        currency=CURRENCY,
+        is_default_client_account=True,
+    )
+    firm.events += 2
+    while firm.events < wanted:
+        yield from _matter_story(firm, rng)
+
+
+def _matter_story(firm: _Firm, rng: random.Random) -> Iterator[ClioEvent]:
+    """One matter: opened, money on account, outlays, one to three bills, each paid."""
+    if not firm.clients or rng.random() < 0.4:
+        client_id = firm.new_id()
+        firm.clients.append(client_id)
+        yield ClientUpserted(
+            source=_source("Contact", client_id),
+            client_id=client_id,
+            name=f"{rng.choice(SURNAMES)} {client_id}",
+            kind=ClientKind.PERSON,
+        )
+        firm.events += 1
+    client_id = rng.choice(firm.clients)
+    matter_id = firm.new_id()
+    day = rng.randrange(0, 200)
+    yield MatterUpserted(
+        source=_source("Matter", matter_id),
+        matter_id=matter_id,
+        client_id=client_id,
+        reference=f"{matter_id:08d}-{rng.choice(SURNAMES)}",
+        description="Purchase of a house",
+        status=MatterStatus.OPEN,
+        matter_type="Conveyancing",
+    )
+    firm.events += 1
+    held = 0
+    for _ in range(rng.randint(1, 2)):  # money on account into the client account
+        amount = rng.randrange(50_000, 500_000)
+        held += amount
+        transaction_id = firm.new_id()
+        yield ClientMoneyReceived(
+            source=_source("BankTransaction", transaction_id),
+            transaction_id=transaction_id,
+            matter_id=matter_id,
+            bank_account_id=firm.client_account,
+            received_on=_on(day),
+            amount=_eur(amount),
+            payer=f"Client {client_id}",
+        )
+        firm.events, firm.lines = firm.events + 1, firm.lines + 2
+        day += rng.randrange(1, 5)
+    if rng.random() < 0.5:  # a search fee paid out of client money
+        amount = rng.randrange(5_000, min(held, 30_000))
+        held -= amount
+        transaction_id = firm.new_id()
+        yield ClientMoneyPaid(
+            source=_source("BankTransaction", transaction_id),
+            transaction_id=transaction_id,
+            matter_id=matter_id,
+            bank_account_id=firm.client_account,
+            paid_on=_on(day),
+            amount=_eur(amount),
+            purpose=ClientPaymentPurpose.DISBURSEMENT,
+            payee="Property Registration Authority",
+        )
+        firm.events, firm.lines = firm.events + 1, firm.lines + 2
+        day += rng.randrange(1, 5)
+    outlays: list[tuple[int, int]] = []
+    for _ in range(rng.randint(0, 2)):  # court and registry fees paid from the office account
+        activity_id, net = firm.new_id(), rng.randrange(2_000, 40_000)
+        outlays.append((activity_id, net))
+        yield DisbursementPaid(
+            source=_source("Activity", activity_id),
+            activity_id=activity_id,
+            matter_id=matter_id,
+            paid_on=_on(day),
+            description="Court fee",
+            vendor="Courts Service",
+            net=_eur(net),
+            vat_treatment=VatTreatment.OUTSIDE_SCOPE,
+            vat=NO_VAT,
+            bank_account_id=firm.office_account,
+        )
+        firm.events, firm.lines = firm.events + 1, firm.lines + 2
+        day += rng.randrange(1, 5)
+    for n in range(rng.randint(1, 3)):
+        bill, lines = _bill(firm, rng, matter_id, client_id, _on(day), outlays if n == 0 else [])
+        yield BillApproved(source=_source("Bill", bill.bill_id), bill=bill)
+        firm.events, firm.lines = firm.events + 1, firm.lines + lines
+        day += rng.randrange(3, 20)
+        owed = bill.total.amount_minor
+        from_client = min(owed, held)
+        if from_client > 0:  # client-to-office transfer, limited to what the client holds
+            held -= from_client
+            owed -= from_client
+            yield _payment(firm, bill, matter_id, _on(day), from_client, AccountKind.CLIENT)
+            firm.events, firm.lines = firm.events + 1, firm.lines + 4
+            day += rng.randrange(1, 10)
+        if owed > 0:
+            yield _payment(firm, bill, matter_id, _on(day), owed, AccountKind.OFFICE)
+            firm.events, firm.lines = firm.events + 1, firm.lines + 2
+            day += rng.randrange(1, 10)
+
+
+def _bill(
+    firm: _Firm,
+    rng: random.Random,
+    matter_id: int,
+    client_id: int,
+    issued_on: date,
+    outlays: list[tuple[int, int]],
+) -> tuple[BillContent, int]:
+    """A bill with 2-4 fee lines, maybe a recoverable expense, and the outlays so far; and how
+    many journal lines it posts (debtors, one income line per nominal, billed disbursements,
+    VAT)."""
+    bill_id = firm.new_id()
+    fees = []
+    for n in range(rng.randint(2, 4)):
+        net = rng.randrange(10_000, 150_000)
+        fees.append(
+            FeeLine(
+                line_id=bill_id * 10 + n,
+                description="Professional fees",
+                net=_eur(net),
+                discount=_eur(0),
+                vat=_vat(net),
+            )
+        )
+    expenses = []
+    if rng.random() < 0.5:
+        net = rng.randrange(500, 5_000)
+        expenses.append(
+            RecoverableExpenseLine(
+                line_id=bill_id * 10 + 8, description="Photocopying", net=_eur(net), vat=_vat(net)
+            )
+        )
+    disbursements = [
+        BilledDisbursementLine(
+            line_id=bill_id * 10 + 9,
+            activity_id=activity_id,
+            description="Court fee",
+            net=_eur(net),
+            vat_treatment=VatTreatment.OUTSIDE_SCOPE,
+            vat=NO_VAT,
+        )
+        for activity_id, net in outlays
+    ]
+    items: list[FeeLine | RecoverableExpenseLine | BilledDisbursementLine] = [
+        *fees,
+        *expenses,
+        *disbursements,
+    ]
+    vat = sum(i.vat.amount.amount_minor for i in items)
+    nets = sum(i.net.amount_minor for i in items)
+    bill = BillContent(
+        bill_id=bill_id,
+        bill_number=f"INV-{bill_id}",
+        matter_id=matter_id,
+        client_id=client_id,
+        issued_on=issued_on,
+        currency=CURRENCY,
+        fees=fees,
+        recoverable_expenses=expenses,
+        disbursements=disbursements,
+        bill_level_discount=_eur(0),
+        vat_total=_eur(vat),
+        total=_eur(nets + vat),
+    )
+    lines = 1 + 1 + (1 if expenses else 0) + (1 if disbursements else 0) + 1
+    return bill, lines
+
+
+def _payment(
+    firm: _Firm, bill: BillContent, matter_id: int, paid_on: date, amount: int, kind: AccountKind
+) -> BillPaymentReceived:
+    payment_id = firm.new_id()
+    return BillPaymentReceived(
+        source=_source("BillPayment", payment_id),
+        payment_id=payment_id,
+        bill_id=bill.bill_id,
+        matter_id=matter_id,
+        paid_on=paid_on,
+        amount=_eur(amount),
+        paid_from=kind,
+        bank_account_id=firm.client_account if kind is AccountKind.CLIENT else firm.office_account,
+        office_bank_account_id=firm.office_account if kind is AccountKind.CLIENT else None,
+    )
+
+
+def _on(day: int) -> date:
+    return YEAR_START + timedelta(days=day)
+
+
+def generate(
+    events: int, firms: int, *, seed: int = SEED, run: str = ""
+) -> tuple[list[_Firm], list[bytes]]:
+    """``events`` envelopes (encoded) for ``firms`` firms, interleaved as their syncs would be:
+    each firm's own events in order."""
+    rng = random.Random(seed)
+    books = [
+        _Firm(f"bench-{run}-{n}", base=(n + 1) * 100_000_000, rng=random.Random(rng.random()))
+        for n in range(firms)
+    ]
+    streams = [firm_events(f, events // firms) for f in books]
+    encoded: list[bytes] = []
+    live = list(zip(books, streams, strict=True))
+    while live:
+        for entry in list(live):
+            firm, stream = entry
+            event = next(stream, None)
+            if event is None:
+                live.remove(entry)
+                continue
+            event_id = deterministic_event_id(
+                firm.firm_id, event.event_type, event.source.object_id, event.source.version
+            )
+            envelope = new_event(
+                event, firm_id=firm.firm_id, source="bench/clio", event_id=event_id
+            )
+            encoded.append(encode_event(envelope))
+    return books, encoded
+
+
+async def publish(bootstrap: str, encoded: list[bytes], keys: list[bytes]) -> None:
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=False,
+        linger_ms=5,
+        max_batch_size=512 * 1024,
+    )
+    await producer.start()
+    try:
+        pending: list[asyncio.Future[Any]] = []
+        for value, key in zip(encoded, keys, strict=True):
+            pending.append(await producer.send(CLIO_EVENTS, value=value, key=key))
+            if len(pending) >= 5000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+async def run_async(
+    events: int = 100_000, *, firms: int = 4, batch: int = 1000, partitions: int = 3
+) -> dict[str, Any]:
+    from cashroom_chassis.db import Database
+    from cashroom_ledger.app import build_runtime
+    from cashroom_ledger.db.books import Books
+    from cashroom_ledger.domain import Jurisdiction
+    from cashroom_ledger.handlers import set_up_firm
+    from cashroom_ledger.settings import Settings
+
+    run = uuid.uuid4().hex[:6]
+    with EmbeddedPostgres(durable=True) as postgres, EmbeddedKafka() as kafka:
+        await ensure_topics(kafka.bootstrap_servers, partitions=partitions)
+        settings = Settings(
+            database_url=postgres.url,
+            kafka_bootstrap_servers=kafka.bootstrap_servers,
+            kafka_max_batch=batch,
+            outbox_batch=5000,
+            kafka_consumer_group=f"ledger-bench-{run}",
+            auth_signing_key="bench",
+        )
+        books, encoded = generate(events, firms, run=run)
+        keys = [json.loads(value)["firm_id"].encode() for value in encoded]
+        expected_lines = sum(f.lines for f in books)
+        runtime = build_runtime(settings)
+        from cashroom_chassis import migrations
+        from cashroom_ledger.app import MIGRATIONS
+
+        await migrations.upgrade(settings, MIGRATIONS)
+        db = Database(settings)
+        for firm in books:
+            async with db.unit_of_work() as uow:
+                await uow.session.run_sync(
+                    lambda s, f=firm.firm_id: set_up_firm(
+                        Books(s), f, Jurisdiction.IRELAND, f"Firm {f}", by="bench"
+                    )
+                )
+                await uow.commit()
+        await publish(kafka.bootstrap_servers, encoded, keys)
+        dsn = postgres.plain_url
+        connection = await asyncpg.connect(dsn, server_settings={"search_path": "ledger"})
+        firm_ids = [f.firm_id for f in books]
+        count_lines = "SELECT count(*) FROM journal_lines WHERE firm_id = ANY($1::text[])"
+        await runtime.start()
+        started = None
+        try:
+            while True:
+                posted = await connection.fetchval(count_lines, firm_ids)
+                if started is None and posted:
+                    started = time.perf_counter()
+                if posted >= expected_lines:
+                    break
+                await asyncio.sleep(0.05)
+            elapsed = time.perf_counter() - (started or time.perf_counter())
+            first_batch = sum(c.processed for c in runtime.consumers)
+        finally:
+            await runtime.stop()
+        copy = await _copy_same_lines(dsn, connection, firm_ids)
+        await connection.close()
+        await db.dispose()
+    lines_per_s = expected_lines / elapsed if elapsed else 0.0
+    return {
+        "events": len(encoded),
+        "firms": firms,
+        "journal_lines": expected_lines,
+        "kafka_max_batch": batch,
+        "seconds": round(elapsed, 2),
+        "lines_per_s": round(lines_per_s),
+        "events_per_s": round(len(encoded) / elapsed) if elapsed else 0,
+        "copy_lines_per_s": round(copy["rows_per_s"]),
+        "ratio_to_copy": round(lines_per_s / copy["rows_per_s"], 3),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "consumed": first_batch,
+    }
+
+
+async def _copy_same_lines(
+    dsn: str, connection: asyncpg.Connection, firm_ids: list[str]
+) -> dict[str, float]:
+    """COPY the lines the ledger posted into a table of the same shape (indexes included)."""
+    await connection.execute("CREATE TABLE bench_journal_lines (LIKE journal_lines INCLUDING ALL)")
+    rows = await connection.fetch(
+        "SELECT * FROM journal_lines WHERE firm_id = ANY($1::text[])", firm_ids
+    )
+    columns = list(rows[0].keys())
+    records = [tuple(r) for r in rows]
+    return await copy_rows(
+        dsn + "?options=-csearch_path%3Dledger",
+        table="ledger.bench_journal_lines",
+        columns=columns,
+        rows=records,
+    )
+
+
+def run(events: int = 100_000, **options: Any) -> dict[str, Any]:
+    return asyncio.run(run_async(events, **options))
+
+
+if __name__ == "__main__":
+    print(json.dumps(run(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000), indent=2))
