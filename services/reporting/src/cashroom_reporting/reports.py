@@ -262,12 +262,8 @@ async def unbilled(
     ctx = await context(session, firm_id, currency)
     cur = ctx.header.currency
     chart = await chart_of_accounts.load_chart(session, firm_id)
-    codes = chart.codes_with(AccountRole.UNBILLED_DISBURSEMENTS)
-    balances = await queries.matter_balances(session, firm_id, cur, as_of, side="office")
-    disbursements: dict[int, int] = {}
-    for b in balances:
-        if b.account_code in codes:
-            disbursements[b.matter_id] = disbursements.get(b.matter_id, 0) + b.movement.net
+    columns = await _matter_columns(session, firm_id, cur, as_of, chart)
+    disbursements = {c.matter_id: c.unbilled_disbursements for c in columns}
     work = await queries.unbilled_work(session, firm_id, cur, as_of)
     matter_ids = {w.matter_id for w in work} | {m for m, v in disbursements.items() if v}
     infos = await queries.matter_infos(session, firm_id, matter_ids)

@@ -161,7 +161,6 @@ async def matter_balances(
     as_of: date,
     *,
     matter_id: int | None = None,
-    side: str | None = None,
     include_zero: bool = False,
 ) -> list[MatterBalance]:
     """Each matter column's balance as of ``as_of``. Matters whose every column is settled at
@@ -174,9 +173,6 @@ async def matter_balances(
     if matter_id is not None:
         extra += " AND b.matter_id = :m"
         params["m"] = matter_id
-    if side is not None:
-        extra += " AND b.side = :s"
-        params["s"] = side
     rows = await session.execute(text(_MATTERS_AS_OF.format(extra=extra)), params)
     return [
         MatterBalance(

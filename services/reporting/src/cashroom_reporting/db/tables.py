@@ -310,6 +310,7 @@ bills = Table(
     Column("disbursements", BigInteger, nullable=False),
     Column("total", BigInteger, nullable=False),
     Column("voided_on", Date, nullable=True),
+    Index("bills_by_matter", "firm_id", "matter_id", "issued_on"),
 )
 
 purchase_invoices = Table(
