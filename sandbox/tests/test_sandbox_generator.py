@@ -4,7 +4,15 @@ import hashlib
 import time
 from pathlib import Path
 
-from clio_sandbox import FirmDirectory, generate_firm, generate_firm_to_dir, validate_firm
+import pytest
+
+from clio_sandbox import (
+    FirmDirectory,
+    compute_oracle,
+    generate_firm,
+    generate_firm_to_dir,
+    validate_firm,
+)
 from clio_sandbox.firm import bank_lines
 
 
@@ -105,3 +113,20 @@ def test_directory_round_trip(tmp_path: Path) -> None:
         matter_id=matter["id"], amount=Decimal("10.00"), day=date(2026, 10, 1), description="x"
     )
     assert rec["id"] > max(t["id"] for t in directory.records("bank_transactions"))
+
+
+@pytest.mark.parametrize("jurisdiction", ["ie", "ew"])
+def test_every_seed_generates_a_consistent_firm(jurisdiction: str) -> None:
+    """Seed 3, small, England & Wales once ended in a nil bill the generator tried to pay."""
+    for seed in range(1, 5):
+        firm = generate_firm(seed=seed, size="tiny", jurisdiction=jurisdiction)
+        assert validate_firm(firm) == [], (seed, jurisdiction)
+        assert (
+            compute_oracle(firm).totals.client_bank_total
+            == compute_oracle(firm).totals.client_ledger_total
+        )
+
+
+def test_seed_3_small_england_and_wales_generates() -> None:
+    firm = generate_firm(seed=3, size="small", jurisdiction="ew")
+    assert validate_firm(firm) == []

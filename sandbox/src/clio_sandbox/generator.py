@@ -1114,9 +1114,9 @@ class MatterStory:
     def pay(self, day: date, bill_id: int) -> None:
         rng = self.rng
         bill = self.books.get("bills", bill_id)
-        if bill["state"] != "awaiting_payment":
-            return
         balance = Decimal(str(bill["balance"]))
+        if bill["state"] != "awaiting_payment" or balance <= 0:
+            return  # a nil bill, or one settled some other way: nothing to pay
         held = self.held()
         if held >= balance and rng.random() < 0.9:
             self.books.record_payment(
@@ -1143,7 +1143,7 @@ class MatterStory:
         items = [
             (b, Decimal(str(b["balance"])))
             for b in (first, second)
-            if b["state"] == "awaiting_payment"
+            if b["state"] == "awaiting_payment" and Decimal(str(b["balance"])) > 0
         ]
         if items:
             self.books.record_payment(
@@ -1158,6 +1158,9 @@ class MatterStory:
         bill = self.books.get("bills", bill_id)
         balance = Decimal(str(bill["balance"]))
         wrong = q2(balance / 10)
+        if wrong <= 0:  # too small a bill to mistype tenfold: an ordinary payment
+            self.pay(day, bill_id)
+            return
         ref = self.gen.next_ref("EFT")
         (alloc,) = self.books.record_payment(allocations=[(bill, wrong)], day=day, reference=ref)
         self.books.void_allocation(alloc)
