@@ -51,6 +51,7 @@ API_PATH: Final = "/api/v4"
 PAGE_LIMIT: Final = 200
 USER_AGENT: Final = "cashroom-clio-connector"
 WHO_AM_I_FIELDS: Final = "id,name,email,time_zone,account{name}"
+WEBHOOK_FIELDS: Final = "id,etag,url,model,events,status,expires_at,shared_secret,created_at"
 
 
 class ClioRegion(StrEnum):
@@ -311,6 +312,66 @@ class ClioClient:
         record: dict[str, Any] = body["data"]
         return record
 
+    # --- Webhooks ---------------------------------------------------------------------------
+
+    async def create_webhook(
+        self, *, url: str, model: str, fields: str, events: Sequence[str]
+    ) -> dict[str, Any]:
+        """Subscribe ``url`` to a model's events. Clio answers with the subscription (pending
+        until the ``X-Hook-Secret`` handshake) and its shared secret."""
+        body = await self._request(
+            "POST",
+            self.url("webhooks"),
+            params=[("fields", WEBHOOK_FIELDS)],
+            content=canonical_json(
+                {"data": {"url": url, "model": model, "fields": fields, "events": list(events)}}
+            ).encode(),
+            headers={"Content-Type": "application/json"},
+            expect=_record_body,
+        )
+        record: dict[str, Any] = body["data"]
+        return record
+
+    async def get_webhook(self, webhook_id: int) -> dict[str, Any]:
+        body = await self._request(
+            "GET",
+            self.url(f"webhooks/{webhook_id}"),
+            params=[("fields", WEBHOOK_FIELDS)],
+            expect=_record_body,
+        )
+        record: dict[str, Any] = body["data"]
+        return record
+
+    async def activate_webhook(self, webhook_id: int, *, secret: str) -> dict[str, Any]:
+        """The delayed handshake: enable a pending webhook with its secret."""
+        body = await self._request(
+            "PUT",
+            self.url(f"webhooks/{webhook_id}/activate"),
+            params=[("fields", WEBHOOK_FIELDS)],
+            headers={"X-Hook-Secret": secret},
+            expect=_record_body,
+        )
+        record: dict[str, Any] = body["data"]
+        return record
+
+    async def extend_webhook(self, webhook_id: int, *, expires_at: datetime) -> dict[str, Any]:
+        """Move a webhook's expiry (at most 31 days ahead of Clio's clock)."""
+        body = await self._request(
+            "PATCH",
+            self.url(f"webhooks/{webhook_id}"),
+            params=[("fields", WEBHOOK_FIELDS)],
+            content=canonical_json(
+                {"data": {"expires_at": format_updated_since(expires_at)}}
+            ).encode(),
+            headers={"Content-Type": "application/json"},
+            expect=_record_body,
+        )
+        record: dict[str, Any] = body["data"]
+        return record
+
+    async def delete_webhook(self, webhook_id: int) -> None:
+        await self._request("DELETE", self.url(f"webhooks/{webhook_id}"), expect=_record_body)
+
     # --- The one place requests are sent ------------------------------------------------------
 
     async def _request(
@@ -377,6 +438,8 @@ class ClioClient:
                 continue
             if status >= 400:
                 raise _request_error(response, url)
+            if status == 204:
+                return {}  # no content (a DELETE)
             try:
                 return expect(loads_exact(response.content))
             except (ValueError, _RetryableBody) as error:

@@ -172,6 +172,38 @@ def _hold(ctx: _Context, payload: ClioEvent, reason: FlagReason, detail: str) ->
     return ctx.flag(reason, detail, held)
 
 
+def _bill_hashed(bill: object, items: Sequence[object] | None) -> object:
+    """What a bill's content hash covers: the bill's fields and its lines, in a stable order."""
+    lines_hashed = sorted(
+        (
+            project(item, fields.LINE_ITEMS.fields) if isinstance(item, Mapping) else item
+            for item in items or ()
+        ),
+        key=_sort_key,
+    )
+    bill_hashed = project(bill, fields.BILLS.fields) if isinstance(bill, Mapping) else bill
+    return {"bill": bill_hashed, "line_items": lines_hashed}
+
+
+def record_content_hash(
+    resource: ClioResource, record: object, line_items: Sequence[object] | None = None
+) -> str:
+    """The content hash a normaliser gives the record (``RecordRef.content_hash``): the fields
+    read, without bookkeeping ones; a bill's with its line items. Equal hashes, equal content."""
+    if resource is fields.BILLS:
+        hashed = _bill_hashed(record, line_items)
+    else:
+        hashed = project(record, resource.fields) if isinstance(record, Mapping) else record
+    return _digest(hashed)
+
+
+def _digest(hashed: object) -> str:
+    try:
+        return content_hash(hashed)
+    except (TypeError, ValueError):
+        return sha256_hex(repr(hashed))
+
+
 def _record_ref(resource: ClioResource, record: object, hashed: object) -> RecordRef:
     object_id: int | None = None
     etag: str | None = None
@@ -182,10 +214,7 @@ def _record_ref(resource: ClioResource, record: object, hashed: object) -> Recor
         raw_etag = record.get("etag")
         if isinstance(raw_etag, str) and raw_etag:
             etag = raw_etag
-    try:
-        digest = content_hash(hashed)
-    except (TypeError, ValueError):
-        digest = sha256_hex(repr(hashed))
+    digest = _digest(hashed)
     return RecordRef(resource.object_type, object_id, etag or digest, digest)
 
 
@@ -571,15 +600,7 @@ def normalise_bill(
         if isinstance(line_items, Sequence) and not isinstance(line_items, str | bytes)
         else None
     )
-    lines_hashed = sorted(
-        (
-            project(item, fields.LINE_ITEMS.fields) if isinstance(item, Mapping) else item
-            for item in items or ()
-        ),
-        key=_sort_key,
-    )
-    bill_hashed = project(bill, fields.BILLS.fields) if isinstance(bill, Mapping) else bill
-    hashed = {"bill": bill_hashed, "line_items": lines_hashed}
+    hashed = _bill_hashed(bill, items)
 
     def build(ctx: _Context) -> Outcome:
         record = ctx.record

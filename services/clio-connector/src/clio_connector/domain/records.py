@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -57,6 +58,68 @@ def _decimal_text(value: Decimal) -> str:
 def canonical_json(value: object) -> str:
     """One text per value: sorted keys, no spaces, and numbers by value (150, 150.0 and
     Decimal("150.00") are all ``150``), so equal Clio states hash equal."""
+    try:
+        prepared = _prepared(value)
+    except _Unusual:
+        return _canonical_json(value)
+    text = _ENCODER.encode(prepared)
+    if _MARK_TEXT in text:
+        text = _MARKED.sub(r"\1", text)
+    return text
+
+
+# The common case goes through the C JSON encoder: numbers become ints or floats whose repr is
+# exactly their canonical text; a number no float spells exactly travels as a marked string and
+# is unquoted afterwards. Anything unusual (non-text or non-ASCII keys, a NUL in a string, other
+# containers) takes the plain recursive path, which gives the same text.
+_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+)
+_MARK = "\x00#"
+_MARK_TEXT = "\\u0000#"
+_MARKED = re.compile(r'"\\u0000#(-?[0-9]+(?:\.[0-9]+)?)\\u0000"')
+
+
+class _Unusual(Exception):
+    pass
+
+
+def _number(value: Decimal) -> int | float | str:
+    text = _decimal_text(value)
+    if "." not in text:
+        return int(text)
+    approximate = float(text)
+    if repr(approximate) == text:
+        return approximate
+    return f"{_MARK}{text}\x00"
+
+
+def _prepared(value: object) -> object:
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise _Unusual
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, Decimal):
+        return _number(value)
+    if isinstance(value, float):
+        return _number(Decimal(repr(value)))
+    if isinstance(value, dict):
+        prepared = {}
+        for key, item in value.items():
+            if not isinstance(key, str) or not key.isascii():
+                raise _Unusual
+            prepared[key] = _prepared(item)
+        return prepared
+    if isinstance(value, list | tuple):
+        return [_prepared(item) for item in value]
+    raise _Unusual
+
+
+def _canonical_json(value: object) -> str:
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -71,9 +134,9 @@ def canonical_json(value: object) -> str:
         return json.dumps(value, ensure_ascii=False)
     if isinstance(value, Mapping):
         items = sorted((str(key), item) for key, item in value.items())
-        return "{" + ",".join(f"{json.dumps(k)}:{canonical_json(v)}" for k, v in items) + "}"
+        return "{" + ",".join(f"{json.dumps(k)}:{_canonical_json(v)}" for k, v in items) + "}"
     if isinstance(value, Sequence):
-        return "[" + ",".join(canonical_json(item) for item in value) + "]"
+        return "[" + ",".join(_canonical_json(item) for item in value) + "]"
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
