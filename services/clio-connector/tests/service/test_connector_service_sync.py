@@ -1,0 +1,205 @@
+"""A generated small firm (≈18,500 Clio records) linked, synced in full, synced again, then changed
+in Clio: the events on ``clio.events.v1`` are exactly what the sandbox's oracle implies, each
+once, and afterwards exactly the changes (bills by webhook, client money by polling).
+
+The oracle computes its figures from Clio's data alone; the test folds the published events as a
+ledger would (a change replaces, a void removes) and compares the two.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from functools import cache
+from typing import Any
+
+from connector_service_harness import (
+    CUT_OFF,
+    Connector,
+    firm_of,
+    keyed,
+    ledger_figures,
+    oracle_figures,
+    service,
+    until,
+)
+
+from cashroom_chassis.testing import Infrastructure
+from cashroom_contracts.events.clio import BillApproved, WorkRecorded
+from clio_sandbox import Firm, generate_firm
+from clio_sandbox.oracle import SyncSettings as OracleSettings
+from clio_sandbox.oracle import compute_oracle
+
+
+@cache
+def _small() -> Firm:
+    return generate_firm(1, "small", "ie")
+
+
+def small_firm() -> Firm:
+    return _small().clone()
+
+
+def oracle_of(c: Connector) -> Any:
+    return compute_oracle(c.firm.clone(), OracleSettings(cutoff_date=CUT_OFF))
+
+
+async def test_a_small_firm_syncs_exactly_once_then_only_its_changes_flow(
+    infrastructure: Infrastructure,
+) -> None:
+    async with (
+        service(infrastructure, clio_poll_seconds=1.0) as connector_service,
+        firm_of(connector_service, small_firm()) as c,
+    ):
+        # Given Clio linked through its OAuth redirect, webhooks subscribed, the cut-off saved
+        linked = await c.link()
+        assert linked["clio_firm_name"] == c.firm.meta.firm_name
+        assert sorted(w["model"] for w in linked["webhooks"] if w["status"] == "enabled") == [
+            "activity",
+            "bill",
+            "contact",
+            "matter",
+        ]
+        saved = await c.put_settings(import_transactions_from=CUT_OFF.isoformat())
+        assert saved.status_code == 200, saved.text
+
+        # When a full sync runs
+        run = await c.sync("full")
+
+        # Then every event the oracle implies is on the topic, once
+        assert run["status"] == "completed", run["error"]
+        events = await c.clio_events()
+        ours = ledger_figures(events)
+        assert ours == oracle_figures(oracle_of(c), list(ours))
+        assert ours["bills_posted"] > 100
+        assert len({e.id for e in events}) == len(events)
+        assert len(set(keyed(events))) == len(events)  # one event per record and kind
+        assert len(events) == await c.published_lines()
+        assert run["ledger_pending"] == len(events)  # no ledger is answering in this test
+
+        records, requests = run["clio"]["records"], run["clio"]["requests"]
+        per_thousand = requests * 1000 / records
+        print(
+            f"\nfull sync of the small firm: {records} Clio records, {requests} requests "
+            f"({per_thousand:.2f} per 1,000 records at 200 a page), {run['seconds']:.1f} s, "
+            f"{records / run['seconds']:.0f} records/s, {len(events)} events"
+        )
+        assert records == sum(
+            len(list(c.firm.records(r)))
+            for r in (
+                "practice_areas",
+                "contacts",
+                "matters",
+                "bank_accounts",
+                "activities",
+                "line_items",
+                "bills",
+                "allocations",
+                "bank_transactions",
+                "credit_memos",
+            )
+        )
+        # Fewest requests: one per started page of 200, per resource (ten resources).
+        assert requests <= records / 200 + 10
+
+        # And syncing again, incrementally and in full, publishes nothing
+        for kind in ("incremental", "full"):
+            again = await c.sync(kind)
+            assert again["status"] == "completed", again["error"]
+            totals = again["totals"]
+            assert (totals["imported"], totals["updated"], totals["flagged"]) == (0, 0, 0)
+            assert (totals["skipped"], totals["deleted"]) == (0, 0)
+        assert len(await c.clio_events()) == len(events)
+
+        # When the firm's users edit a bill, void another, pay money out of a client account
+        # and receive money into one (in Clio, through the sandbox's control API)
+        edited, voided = _two_open_bills(c, events)
+        released = _activities_on(c, voided) & {
+            e.data.activity_id for e in events if isinstance(e.data, WorkRecorded)
+        }
+        matter_id, account_id = _matter_with_client_money(c, at_least=10_000)
+        old_rate = c.record("bills", edited)["discount"]["rate"]
+        await c.control(
+            "PATCH", f"/bills/{edited}", discount={"rate": int(old_rate) + 5, "type": "percentage"}
+        )
+        await c.control("POST", f"/bills/{voided}/void")
+        paid = (
+            await c.control(
+                "POST",
+                "/trust/payments",
+                matter_id=matter_id,
+                amount="100.00",
+                bank_account_id=account_id,
+            )
+        )["data"]
+        received = (
+            await c.control("POST", "/trust/receipts", matter_id=matter_id, amount="250.00")
+        )["data"]
+        await c.webhooks_settled()
+
+        # Then exactly those changes are published: the bills through their webhooks, the
+        # client money by polling (bank transactions have no webhooks)
+        expected = {
+            ("clio.bill.changed", edited),
+            ("clio.bill.voided", voided),
+            ("clio.client_money.paid", paid["id"]),
+            ("clio.client_money.received", received["id"]),
+            *(("clio.work.recorded", activity) for activity in released),
+        }
+        after: list[Any] = []
+
+        async def arrived() -> bool:
+            after[:] = await c.clio_events()
+            return expected <= set(keyed(after[len(events) :]))
+
+        await until(arrived, within=60)
+        await asyncio.sleep(2.5)  # two more poll rounds: anything else would show by now
+        after = await c.clio_events()
+        assert sorted(keyed(after[len(events) :])) == sorted(expected)
+        assert ledger_figures(after) == oracle_figures(oracle_of(c), list(ours))
+
+        triggers = {
+            line["object_type"]: await _trigger_of(c, line["sync_id"])
+            for line in await c.log(status="updated")
+            if line["object_id"] == edited
+        } | {
+            line["object_type"]: await _trigger_of(c, line["sync_id"])
+            for line in await c.log(status="imported")
+            if line["object_id"] in (paid["id"], received["id"])
+        }
+        assert triggers == {"Bill": "webhook", "BankTransaction": "poll"}
+
+
+def _two_open_bills(c: Connector, events: list[Any]) -> tuple[int, int]:
+    """Two approved, unpaid bills the sync published."""
+    published = [e.data.bill.bill_id for e in events if isinstance(e.data, BillApproved)]
+    unpaid = [
+        bill_id
+        for bill_id in published
+        if c.record("bills", bill_id)["state"] == "awaiting_payment"
+        and not c.record("bills", bill_id)["paid"]
+        and not list(c.firm.store.find("allocations", "$.bill.id", bill_id))
+    ]
+    assert len(unpaid) >= 2
+    return unpaid[0], unpaid[-1]
+
+
+def _activities_on(c: Connector, bill_id: int) -> set[int]:
+    return {
+        line["activity"]["id"]
+        for line in c.firm.store.find("line_items", "$.bill.id", bill_id)
+        if line.get("activity")
+    }
+
+
+def _matter_with_client_money(c: Connector, *, at_least: int) -> tuple[int, int]:
+    for matter in oracle_of(c).matters:
+        for balance in matter.client_balances:
+            if balance.amount >= at_least:
+                return matter.matter_id, balance.bank_account_id
+    raise AssertionError("no matter holds client money")
+
+
+async def _trigger_of(c: Connector, sync_id: str | None) -> str:
+    assert sync_id is not None
+    trigger: str = (await c.run(sync_id))["trigger"]
+    return trigger
