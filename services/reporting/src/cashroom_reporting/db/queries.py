@@ -246,6 +246,10 @@ async def matter_exists(session: AsyncSession, firm_id: str, matter_id: int) -> 
     return bool(found)
 
 
+# Lists of ids are joined through unnest(), not matched with = ANY(): with thousands of ids the
+# planner may scan the table and test every row against the whole array.
+
+
 async def matter_infos(
     session: AsyncSession, firm_id: str, matter_ids: Collection[int]
 ) -> dict[int, MatterInfo]:
@@ -254,9 +258,10 @@ async def matter_infos(
     rows = await session.execute(
         text(
             "SELECT m.matter_id, m.reference, m.description, m.client_id, c.name AS client_name, "
-            "m.fee_earner, m.status, m.opened_on FROM matters m LEFT JOIN clients c "
-            "ON c.firm_id = m.firm_id AND c.client_id = m.client_id "
-            "WHERE m.firm_id = :f AND m.matter_id = ANY(:ids)"
+            "m.fee_earner, m.status, m.opened_on "
+            "FROM unnest(CAST(:ids AS bigint[])) AS wanted(id) "
+            "JOIN matters m ON m.firm_id = :f AND m.matter_id = wanted.id "
+            "LEFT JOIN clients c ON c.firm_id = m.firm_id AND c.client_id = m.client_id"
         ),
         {"f": firm_id, "ids": sorted(matter_ids)},
     )
@@ -322,7 +327,8 @@ async def bills(
     rows = await session.execute(
         text(
             "SELECT bill_id, bill_number, issued_on, due_on, fees, vat, disbursements, total, "
-            "voided_on FROM bills WHERE firm_id = :f AND bill_id = ANY(:ids)"
+            "voided_on FROM unnest(CAST(:ids AS bigint[])) AS wanted(id) "
+            "JOIN bills ON firm_id = :f AND bill_id = wanted.id"
         ),
         {"f": firm_id, "ids": sorted(bill_ids)},
     )
@@ -337,7 +343,8 @@ async def invoices(
     rows = await session.execute(
         text(
             "SELECT invoice_id, supplier, matter_id, invoiced_on, description, net, vat "
-            "FROM purchase_invoices WHERE firm_id = :f AND invoice_id = ANY(:ids)"
+            "FROM unnest(CAST(:ids AS bigint[])) AS wanted(id) "
+            "JOIN purchase_invoices ON firm_id = :f AND invoice_id = wanted.id"
         ),
         {"f": firm_id, "ids": sorted(invoice_ids)},
     )
@@ -372,9 +379,10 @@ async def last_bill_dates(
         return {}
     rows = await session.execute(
         text(
-            "SELECT matter_id, MAX(issued_on) AS last FROM bills WHERE firm_id = :f "
-            "AND matter_id = ANY(:ids) AND issued_on <= :d AND voided_on IS NULL "
-            "GROUP BY matter_id"
+            "SELECT matter_id, MAX(issued_on) AS last "
+            "FROM unnest(CAST(:ids AS bigint[])) AS wanted(id) "
+            "JOIN bills ON firm_id = :f AND matter_id = wanted.id "
+            "WHERE issued_on <= :d AND voided_on IS NULL GROUP BY matter_id"
         ),
         {"f": firm_id, "ids": sorted(matter_ids), "d": as_of},
     )
