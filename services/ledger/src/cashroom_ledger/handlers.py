@@ -72,7 +72,9 @@ class Conflict(LedgerError):
 # --- events from the bus --------------------------------------------------------------------------
 
 
-def handle_batch(books: Books, envelopes: Sequence[Envelope[EventPayload]]) -> list[Envelope[Any]]:
+def handle_batch(
+    books: Books, envelopes: Sequence[Envelope[EventPayload]], *, occasion: str = "consumed"
+) -> list[Envelope[Any]]:
     """A batch of consumed events, in order: prefetched per firm, decided one by one in memory,
     written at the end with the ledger events they imply (staged in the outbox, and returned)."""
     books.open(e.firm_id for e in envelopes)
@@ -84,7 +86,8 @@ def handle_batch(books: Books, envelopes: Sequence[Envelope[EventPayload]]) -> l
         books.prefetch(firm_id, events)
     out: list[Envelope[Any]] = []
     for envelope in envelopes:
-        out += wrap(envelope.firm_id, handle_event(books, envelope), cause=envelope)
+        payloads = handle_event(books, envelope)
+        out += wrap(envelope.firm_id, payloads, cause=envelope, occasion=occasion)
     books.flush()
     stage(books.db, out)
     return out
@@ -217,14 +220,19 @@ def emit(
 
 
 def wrap(
-    firm_id: str, payloads: Sequence[contract.LedgerEvent], *, cause: Envelope[Any] | None
+    firm_id: str,
+    payloads: Sequence[contract.LedgerEvent],
+    *,
+    cause: Envelope[Any] | None,
+    occasion: str = "consumed",
 ) -> list[Envelope[Any]]:
-    """Envelopes for the outbox. Caused by a consumed event, their ids derive from its id, so a
-    batch that is retried after a rollback stages the very same events."""
+    """Envelopes for the outbox. Caused by a consumed event, their ids derive from its id and the
+    occasion (consumed, or handled at set-up after waiting for it), so a batch retried after a
+    rollback stages the very same events."""
     envelopes: list[Envelope[Any]] = []
     for n, payload in enumerate(payloads):
         event_id = (
-            uuid.uuid5(EVENT_ID_NAMESPACE, f"{SOURCE}|{cause.id}|{n}")
+            uuid.uuid5(EVENT_ID_NAMESPACE, f"{SOURCE}|{cause.id}|{occasion}|{n}")
             if cause is not None
             else uuid.uuid4()
         )
@@ -278,7 +286,7 @@ def set_up_firm(
     out = emit(books, firm_id, [account_upserted(chart, account) for account in chart])
     waiting = [parse_event(raw) for raw in books.take_events_before_setup(firm_id)]
     if waiting:
-        out += handle_batch(books, waiting)
+        out += handle_batch(books, waiting, occasion="set-up")
     return True, out
 
 
