@@ -114,9 +114,10 @@ class Resolutions:
             raise ResolveError(
                 409, "the record has no id in Clio: fix it there; the next sync reads it again"
             )
-        snapshot = (await load_snapshots(session, firm_id, line.object_type, [line.object_id])).get(
-            line.object_id
+        snapshots = await load_snapshots(
+            session, firm_id, line.object_type, [line.object_id], payloads=True
         )
+        snapshot = snapshots.get(line.object_id)
         if snapshot is None:
             raise ResolveError(409, "the connector keeps no copy of this record")
         return snapshot

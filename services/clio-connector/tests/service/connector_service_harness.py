@@ -280,7 +280,7 @@ class Connector:
             result.update(await self.run(sync_id))
             return bool(result["status"] != "running")
 
-        await eventually(done, within=within, interval=0.25)
+        await eventually(done, within=within, interval=0.1)
         return result
 
     async def sync(self, kind: str = "incremental") -> dict[str, Any]:
@@ -288,12 +288,18 @@ class Connector:
         return await self.finished(started["sync_id"])
 
     async def log(self, **params: Any) -> list[dict[str, Any]]:
-        answer = await self.api.get(
-            f"/firms/{self.firm_id}/sync-log", params={"limit": 1000, **params}
-        )
-        assert answer.status_code == 200, answer.text
-        lines: list[dict[str, Any]] = answer.json()["lines"]
-        return lines
+        """Every sync-log line matching the filters (page by page), newest first."""
+        lines: list[dict[str, Any]] = []
+        while True:
+            answer = await self.api.get(
+                f"/firms/{self.firm_id}/sync-log",
+                params={"limit": 1000, "offset": len(lines), **params},
+            )
+            assert answer.status_code == 200, answer.text
+            page = answer.json()
+            lines.extend(page["lines"])
+            if len(lines) >= page["total"] or not page["lines"]:
+                return lines
 
     async def log_count(self, **params: Any) -> int:
         answer = await self.api.get(
@@ -329,7 +335,7 @@ class Connector:
             consumer.assign(list(self.topic_start))
             for partition, offset in self.topic_start.items():
                 consumer.seek(partition, offset)
-            while quiet < 3:
+            while quiet < 2:
                 batch = await consumer.getmany(timeout_ms=200, max_records=10_000)
                 got = 0
                 for records in batch.values():

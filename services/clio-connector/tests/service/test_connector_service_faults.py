@@ -1,6 +1,6 @@
 """Syncing through trouble: a sync stopped mid-way (cancelled, or its process gone) resumes from
 its last committed page and publishes nothing twice; 429 storms, 5xx answers, truncated pages
-and expiring tokens are survived; an outage fails the sync with a clear error and the next
+and expiring tokens are survived (the token refreshed through OAuth and stored); an outage fails the sync with a clear error and the next
 request resumes it; records deleted in Clio are found (by a webhook, or by their absence from a
 full sync); a webhook with a bad signature syncs nothing. One sync per firm at a time.
 
@@ -139,6 +139,8 @@ async def test_storms_of_429_5xx_broken_pages_and_expired_tokens_are_survived(
         assert clio["rate_limit_waits"] >= 5  # the storm, then the budget of 25 a minute
         assert clio["token_refreshes"] >= 1
         assert c.clio.statuses[429] >= 5 and c.clio.statuses[401] >= 1
+        shown = (await c.api.get(f"/firms/{c.firm_id}/clio/connection")).json()
+        assert (shown["status"], shown["token_refreshes"]) == ("linked", clio["token_refreshes"])
         assert sum(n for status, n in c.clio.statuses.items() if status >= 500) > 0
         await assert_exactly_once(c)
 

@@ -94,18 +94,6 @@ async def test_a_state_is_single_use_expires_and_cannot_be_made_up(c: Connector)
     assert "declined" in declined.text and declined.headers["content-type"].startswith("text/html")
 
 
-async def test_an_expired_token_is_refreshed_once_and_the_link_goes_on(c: Connector) -> None:
-    await c.link()
-    await c.control("POST", "/tokens/expire")
-
-    run = await c.sync("incremental")
-
-    assert run["status"] == "completed", run["error"]
-    assert run["clio"]["token_refreshes"] == 1
-    shown = (await c.api.get(f"/firms/{c.firm_id}/clio/connection")).json()
-    assert (shown["token_refreshes"], shown["status"]) == (1, "linked")
-
-
 async def test_unlinking_revokes_the_grant_in_clio_and_forgets_the_tokens(c: Connector) -> None:
     await c.link()
     hooks_before = len(list(c.firm.store.iter("webhooks")))
