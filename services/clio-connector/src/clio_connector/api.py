@@ -9,6 +9,7 @@ signature.
 from __future__ import annotations
 
 import html
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -85,6 +86,8 @@ class ResolveBody(BaseModel):
     resolution: ChooseVatTreatment | MarkOutlayPaid | Retry = Field(discriminator="action")
 
 
+log = logging.getLogger(__name__)
+
 viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
 cashier = Annotated[Principal, Depends(require(Role.CASHIER))]
 admin = Annotated[Principal, Depends(require(Role.ADMIN))]
@@ -158,7 +161,11 @@ def install(app: FastAPI, services: Services) -> None:
             if wants_html:
                 return HTMLResponse(_page("Clio was not linked", str(error)), status_code=400)
             return _error(400, str(error))
-        webhooks = await services.webhooks.register(connection.firm_id)
+        try:
+            webhooks = await services.webhooks.register(connection.firm_id)
+        except Exception:  # linked all the same; the poller reads everything meanwhile
+            log.exception("firm %s: webhooks not subscribed", connection.firm_id)
+            webhooks = []
         body = {
             "linked": True,
             "firm_id": connection.firm_id,

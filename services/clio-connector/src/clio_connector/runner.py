@@ -123,6 +123,9 @@ class SyncRunner:
                 paths = self._hints.pop(firm_id, set())
                 if not paths:
                     return
+                connection = await self._connections.get(firm_id)
+                if connection is None or connection.initial_sync_completed_at is None:
+                    return  # the first sync, still to come, reads everything anyway
                 resources = in_sync_order(resource_named(path) for path in paths)
                 try:
                     await self.start_sync(

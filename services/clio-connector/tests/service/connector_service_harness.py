@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
@@ -89,6 +90,8 @@ class Counting(httpx.AsyncBaseTransport):
         self.api_requests = 0
         self.statuses: Counter[int] = Counter()
         self.fail_after: int | None = None  # fail every API request once this many were served
+        # Rewrites the records of list pages: (resource path, record) -> record as Clio sends it
+        self.mangle: Callable[[str, dict[str, Any]], dict[str, Any]] | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.path.startswith("/api/v4/"):
@@ -101,7 +104,18 @@ class Counting(httpx.AsyncBaseTransport):
         response = await self.inner.handle_async_request(request)
         if request.url.path.startswith("/api/v4/"):
             self.statuses[response.status_code] += 1
+            if self.mangle is not None and response.status_code == 200:
+                return await self._mangled(request, response)
         return response
+
+    async def _mangled(self, request: httpx.Request, response: httpx.Response) -> httpx.Response:
+        assert self.mangle is not None
+        body = json.loads(await response.aread())
+        path = request.url.path.removeprefix("/api/v4/").removesuffix(".json")
+        if isinstance(body.get("data"), list):
+            body["data"] = [self.mangle(path, dict(record)) for record in body["data"]]
+        headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+        return httpx.Response(200, headers=headers, content=json.dumps(body).encode())
 
 
 class Sandboxes(httpx.AsyncBaseTransport):

@@ -52,6 +52,9 @@ async def c(connector_service: Service) -> AsyncIterator[Connector]:
         yield connector
 
 
+CLIENT_ACCOUNT = 7002  # the tiny firm's first trust account
+
+
 def oracle_of(c: Connector) -> dict[str, int]:
     oracle = compute_oracle(c.firm.clone(), OracleSettings(cutoff_date=CUT_OFF))
     return oracle_figures(oracle, list(ledger_figures([])))
@@ -283,3 +286,48 @@ async def test_a_webhook_with_a_bad_signature_is_refused_logged_and_syncs_nothin
             )
             == newest["totals"]["unchanged"]
         )
+
+
+async def test_malformed_records_become_flagged_lines_and_the_rest_syncs(c: Connector) -> None:
+    """Clio's data breaks its own rules for three records: each is flagged with its reason,
+    nothing crashes, nothing is dropped silently, and everything else is published."""
+    activities = [a["id"] for a in c.firm.records("activities") if a["date"] >= "2024-01-01"]
+    bills = [
+        b["id"]
+        for b in c.firm.records("bills")
+        if b["state"] == "paid" and b["issued_at"] >= "2024-01-01"
+    ]
+    receipts = [
+        t["id"]
+        for t in c.firm.records("bank_transactions")
+        if t["bank_account_id"] == CLIENT_ACCOUNT and t["date"] >= "2024-01-01" and t["funds_in"]
+    ]
+    broken: dict[tuple[str, int], dict[str, Any]] = {
+        ("activities", activities[0]): {"type": "MileageEntry"},
+        ("bills", bills[0]): {"total": None},
+        ("bank_transactions", receipts[0]): {"matter": None},
+    }
+
+    def mangle(path: str, record: dict[str, Any]) -> dict[str, Any]:
+        return {**record, **broken.get((path, record["id"]), {})}
+
+    c.clio.mangle = mangle
+    run = await c.sync("full")
+
+    assert run["status"] == "completed", run["error"]
+    flagged = {
+        (line["object_type"], line["object_id"]): line["reason"]
+        for line in await c.log(status="flagged")
+    }
+    assert flagged[("Activity", activities[0])] == "unknown_value"
+    assert flagged[("Bill", bills[0])] == "null_money"
+    assert flagged[("BankTransaction", receipts[0])] == "missing_matter"
+    events = await c.clio_events()
+    assert len(events) == await c.published_lines()
+    published = {(e.data.source.object_type, e.data.source.object_id) for e in events}  # type: ignore[attr-defined]
+    assert published.isdisjoint({("Activity", activities[0]), ("Bill", bills[0])})
+    assert ("BankTransaction", receipts[0]) not in published
+    # Every record read has its line: imported, skipped or flagged
+    assert run["totals"]["imported"] + run["totals"]["skipped"] + run["totals"]["flagged"] == (
+        len(await c.log(sync_id=run["sync_id"]))
+    )
