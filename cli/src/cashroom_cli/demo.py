@@ -31,7 +31,7 @@ from rich.table import Table
 from cashroom_chassis.auth import Role
 from cashroom_cli.client import Api, ServiceError
 from cashroom_cli.flows import link_clio, run_sync
-from cashroom_cli.output import Format, emit
+from cashroom_cli.output import Format, emit, is_report, render_report
 from cashroom_cli.stack import Stack, running_stack
 from cashroom_cli.target import Target
 
@@ -113,7 +113,7 @@ def run_demo(
             _apply_recommended_settings(client, console)
             console.rule("Full sync")
             sync_state = run_sync(client, console, full=True, wait=True)
-            _wait_for_reports(client)
+            _wait_for_reports(client, console)
             if sandbox_args:
                 console.rule("Bank statements and reconciliation")
                 _reconcile_from_sandbox(client, console, stack)
@@ -134,9 +134,7 @@ def run_demo(
                 console=console,
             )
         total = time.monotonic() - began
-        records = sum(
-            int(f.get("records", 0)) for f in (sync_state.get("resources") or {}).values()
-        )
+        records = int((sync_state.get("totals") or {}).get("records", 0))
         console.print(
             f"[bold green]Done[/bold green] in {total:.1f}s: {records} Clio records synced in "
             f"{sync_state.get('wall_seconds', 0):.1f}s."
@@ -164,7 +162,7 @@ def _set_up_firm(client: Api, console: Console, *, jurisdiction: str, firm_name:
         client.firm_path("/setup"),
         json={"jurisdiction": jurisdiction, "firm_name": firm_name},
     )
-    client.send("reporting", "PUT", client.firm_path("/profile"), json={"firm_name": firm_name})
+    client.send("reporting", "PUT", client.firm_path("/profile"), json={"name": firm_name})
     console.print(
         f"Firm [bold]{firm_name}[/bold] set up ({jurisdiction.upper()} chart of accounts)."
     )
@@ -176,28 +174,57 @@ def _apply_recommended_settings(client: Api, console: Console) -> None:
     console.print("Recommended sync settings applied.")
 
 
-def _wait_for_reports(client: Api, *, timeout: float = 120) -> None:
-    """Until the reporting service has consumed everything the ledger published."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        freshness = client.get("reporting", client.firm_path("/reports"), role=Role.VIEWER)
-        marker = freshness.get("consistent_with") if isinstance(freshness, dict) else freshness
-        if marker == last and last is not None:
-            return
-        last = marker
-        time.sleep(1.0)
+def _wait_for_reports(client: Api, console: Console, *, timeout: float = 900) -> None:
+    """Until the reporting service's trial balance equals the ledger's, nominal by nominal:
+    the read models have caught up with every journal the ledger posted."""
+    began = time.monotonic()
+    with console.status("Waiting for the reports to catch up with the ledger ...") as status:
+        while True:
+            ledger = client.get("ledger", client.firm_path("/balances"), role=Role.VIEWER)
+            wanted = {
+                a["code"]: int(a["balance"]["amount_minor"])
+                for a in ledger["accounts"]
+                if int(a["balance"]["amount_minor"])
+            }
+            report = client.get(
+                "reporting",
+                client.firm_path("/reports/trial-balance"),
+                role=Role.VIEWER,
+                params={"page_size": 10_000},
+            )
+            rows = report["sections"][0]["rows"] if report.get("sections") else []
+            shown = {
+                r["code"]: int(r.get("debit") or 0) - int(r.get("credit") or 0)
+                for r in rows
+                if int(r.get("debit") or 0) - int(r.get("credit") or 0)
+            }
+            if shown == wanted:
+                console.print(
+                    f"Reports are current: the reporting service's trial balance equals the "
+                    f"ledger's on all {len(wanted)} nominals "
+                    f"({time.monotonic() - began:.1f}s after the sync)."
+                )
+                return
+            missing = sum(1 for code, amount in wanted.items() if shown.get(code) != amount)
+            status.update(f"Waiting for the reports: {missing} nominal(s) still catching up ...")
+            if time.monotonic() - began > timeout:
+                raise ServiceError(
+                    f"the reports did not catch up with the ledger in {timeout:.0f}s "
+                    f"({missing} nominals differ)"
+                )
+            time.sleep(1.0)
 
 
 def _reconcile_from_sandbox(client: Api, console: Console, stack: Stack) -> None:
+    """Import every statement the sandbox's bank wrote, then reconcile each account as of its
+    last statement: one line per account, the three-way figure for client accounts."""
     sandbox = stack.url_of("sandbox")
     folder = Path(tempfile.mkdtemp(prefix="cashroom-statements-"))
-    statements = httpx.post(
-        f"{sandbox}/_control/statements", json={"dir": str(folder)}, timeout=120
-    )
-    if statements.status_code >= 400:
-        raise ServiceError(f"the sandbox could not write statements: {statements.text[:300]}")
-    for item in statements.json()["statements"]:
+    answer = httpx.post(f"{sandbox}/_control/statements", json={"dir": str(folder)}, timeout=120)
+    if answer.status_code >= 400:
+        raise ServiceError(f"the sandbox could not write statements: {answer.text[:300]}")
+    last: dict[int, dict[str, Any]] = {}
+    for item in answer.json()["statements"]:
         path = Path(item["path"])
         with path.open("rb") as handle:
             imported = client.send(
@@ -207,26 +234,55 @@ def _reconcile_from_sandbox(client: Api, console: Console, stack: Stack) -> None
                 files={"file": (path.name, handle)},
                 role=Role.CASHIER,
             )
-        console.print(f"Imported {path.name}: {imported.get('lines_new', '?')} new lines")
-        base = client.firm_path(f"/bank-accounts/{item['bank_account_id']}")
-        client.send("reconciliation", "POST", f"{base}/auto-match", role=Role.CASHIER)
-        statement = client.get(
+        breaks = len(imported.get("breaks") or [])
+        console.print(
+            f"Imported {path.name}: {imported.get('lines_new', 0)} new lines, "
+            f"{imported.get('lines_already_known', 0)} already known"
+            + (f", [red]{breaks} continuity break(s)[/red]" if breaks else "")
+        )
+        account = int(item["bank_account_id"])
+        if account not in last or item["as_of"] > last[account]["as_of"]:
+            last[account] = item
+    rows = []
+    for account, item in sorted(last.items()):
+        base = client.firm_path(f"/bank-accounts/{account}")
+        matched = client.send("reconciliation", "POST", f"{base}/auto-match", role=Role.CASHIER)
+        figures = client.get(
             "reconciliation",
             f"{base}/reconciliation",
             params={"as_of": item["as_of"]},
             role=Role.VIEWER,
         )
-        emit(
-            statement,
-            Format.TABLE,
-            title=f"Reconciliation: {item['name']} as of {item['as_of']}",
-            console=console,
+        rows.append(
+            {
+                "account": f"{figures.get('name', item['name'])} ({account})",
+                "kind": figures.get("account_kind"),
+                "as of": item["as_of"],
+                "matched now": (matched or {}).get("matched", 0),
+                "lines unmatched": (matched or {}).get("lines_unmatched", 0),
+                "statement": figures.get("statement_balance"),
+                "adjusted bank": figures.get("adjusted_bank_balance"),
+                "cashbook": figures.get("cashbook_balance"),
+                "client ledgers": figures.get("client_ledgers_total"),
+                "difference": figures.get("difference"),
+                "three-way difference": figures.get("three_way_difference"),
+                "unexplained": figures.get("unexplained_total"),
+            }
         )
+    emit(
+        rows,
+        Format.TABLE,
+        title="Bank reconciliations (client accounts three ways)",
+        console=console,
+    )
 
 
 def _print_report(client: Api, console: Console, name: str, title: str) -> None:
     data = client.get("reporting", client.firm_path(f"/reports/{name}"), role=Role.VIEWER)
-    emit(data, Format.TABLE, title=title, console=console)
+    if is_report(data):
+        render_report(data, console, max_rows=25)
+    else:
+        emit(data, Format.TABLE, title=title, console=console)
 
 
 def _print_urls(console: Console, stack: Stack) -> None:

@@ -29,8 +29,11 @@ def link_clio(
     url = started["authorize_url"]
     if follow:
         # Clio's consent page, auto-approved: follow its redirect to the connector's callback.
-        with httpx.Client(follow_redirects=True, timeout=30) as http:
-            answer = http.get(url)
+        try:
+            with httpx.Client(follow_redirects=True, timeout=30) as http:
+                answer = http.get(url)
+        except httpx.HTTPError as error:
+            raise ServiceError(f"the Clio authorize step at {url} failed: {error}") from None
         if answer.status_code >= 400:
             raise ServiceError(
                 f"the Clio authorize step failed ({answer.status_code}): {answer.text[:300]}"
@@ -42,7 +45,7 @@ def link_clio(
     while True:
         connection: dict[str, Any] = client.get("connector", client.firm_path("/clio/connection"))
         if connection.get("linked"):
-            who = connection.get("clio_account_name") or connection.get("account_name") or ""
+            who = connection.get("clio_firm_name") or ""
             console.print(f"[green]Linked[/green] to Clio {who}".rstrip())
             return connection
         if time.monotonic() > deadline:
@@ -72,11 +75,11 @@ def run_sync(
         ledger_task = progress.add_task("ledger posting", total=None, detail="")
         while True:
             state: dict[str, Any] = client.get("connector", path, role=Role.VIEWER)
-            for resource, figures in (state.get("resources") or {}).items():
+            for resource, figures in (state.get("progress") or {}).items():
                 records = int(figures.get("records", 0))
                 if resource not in tasks:
                     tasks[resource] = progress.add_task(resource, total=None, detail="")
-                done = figures.get("done") or state.get("status") != "running"
+                done = figures.get("status") == "done" or state.get("status") != "running"
                 progress.update(
                     tasks[resource],
                     completed=records,
@@ -95,7 +98,7 @@ def run_sync(
         raise ServiceError(
             f"sync {sync_id} {state.get('status')}: {state.get('error') or 'see the sync log'}"
         )
-    records = sum(int(f.get("records", 0)) for f in (state.get("resources") or {}).values())
+    records = int((state.get("totals") or {}).get("records", 0))
     console.print(
         f"[green]Sync {kind} completed[/green]: {records} Clio records in {seconds:.1f}s "
         f"({records / seconds if seconds else 0:.0f} records/s)"
@@ -141,14 +144,21 @@ def stack_status(client: Api) -> list[dict[str, Any]]:
             rows.append({"what": service, "state": "down", "detail": f"{url}: {error}"})
     try:
         status = client.get("connector", client.firm_path("/status"), role=Role.VIEWER)
-        for item in status.get("last_sync", status if isinstance(status, list) else []):
+        for item in status.get("resources", []):
             rows.append(
                 {
-                    "what": f"last sync: {item.get('object_type')}",
-                    "state": item.get("status", ""),
-                    "detail": item.get("last_synced_at", ""),
+                    "what": f"Clio {item.get('object_type')}",
+                    "state": f"last synced {item.get('last_synced_at') or 'never'}",
+                    "detail": f"updates by {item.get('updates_by')}",
                 }
             )
+        rows.append(
+            {
+                "what": "ledger",
+                "state": f"{status.get('ledger_pending', 0)} synced records not yet posted",
+                "detail": "",
+            }
+        )
     except ServiceError as error:
         rows.append({"what": "last sync", "state": "unknown", "detail": str(error)})
     return rows

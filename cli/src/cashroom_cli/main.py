@@ -8,13 +8,14 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
+import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from cashroom_chassis.auth import Role, issue_token
 from cashroom_cli.client import Api, ServiceError
-from cashroom_cli.output import Format, emit
+from cashroom_cli.output import Format, emit, is_report, render_report
 from cashroom_cli.target import TargetError, load_target
 
 P = ParamSpec("P")
@@ -45,8 +46,8 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return command(*args, **kwargs)
-        except (ServiceError, TargetError, ValueError, OSError) as error:
-            _fail(str(error))
+        except (ServiceError, TargetError, ValueError, OSError, httpx.HTTPError) as error:
+            _fail(str(error) or type(error).__name__)
 
     return wrapper
 
@@ -345,7 +346,10 @@ def report(
             console.print(f"wrote {target}")
             return
         data = client.get("reporting", client.firm_path(path), role=Role.VIEWER, params=params)
-        emit(data, Format(fmt), title=name.replace("-", " ").capitalize())
+        if fmt == "table" and is_report(data):
+            render_report(data, console)
+        else:
+            emit(data, Format(fmt), title=name.replace("-", " ").capitalize())
 
 
 # --- Banking: statements and reconciliation --------------------------------------------------

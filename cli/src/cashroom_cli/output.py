@@ -79,3 +79,79 @@ def emit(
     for row in rows:
         table.add_row(*[cell(row.get(c)) for c in columns])
     (console or Console()).print(table)
+
+
+def _minor(amount: Any, currency: str) -> str:
+    if amount is None or amount == "":
+        return ""
+    if is_money(amount):
+        return money_text(amount)
+    exponent = minor_unit_exponent(currency)
+    return f"{Decimal(int(amount)).scaleb(-exponent):,.{exponent}f}"
+
+
+def is_report(data: Any) -> bool:
+    return isinstance(data, dict) and "sections" in data and "title" in data
+
+
+def render_report(data: dict[str, Any], console: Console, *, max_rows: int = 40) -> None:
+    """A report of the reporting service as a person reads it: heading, key figures, the
+    cross-checks with a tick or a cross, then each section as a table (money in the report's
+    currency, negative figures shown with a minus)."""
+    currency = str(data.get("currency") or "EUR")
+    firm = (data.get("firm") or {}).get("name", "")
+    console.rule(f"[bold]{data.get('title')}[/bold] — {firm} — {data.get('period', '')}")
+    labels = data.get("figure_labels") or {}
+    figures = data.get("figures") or {}
+    if figures:
+        table = Table(show_header=False, box=None, padding=(0, 2))
+        for key, value in figures.items():
+            shown = (
+                _minor(value, currency)
+                if isinstance(value, int) and "count" not in key
+                else cell(value)
+            )
+            table.add_row(labels.get(key, key.replace("_", " ")), shown)
+        console.print(table)
+    for check in data.get("checks") or []:
+        mark = "[green]✓[/green]" if check.get("ok") else "[red]✗[/red]"
+        left, right = check.get("left") or {}, check.get("right") or {}
+        console.print(
+            f" {mark} {check.get('label')}: {left.get('label')} {_minor(left.get('amount'), currency)}"
+            f" = {right.get('label')} {_minor(right.get('amount'), currency)}"
+            + (
+                ""
+                if check.get("ok")
+                else f" (difference {_minor(check.get('difference'), currency)})"
+            )
+        )
+    for section in data.get("sections") or []:
+        columns = section.get("columns") or []
+        rows = section.get("rows") or []
+        table = Table(title=section.get("title"), title_justify="left")
+        for column in columns:
+            numeric = column.get("kind") in {"money", "int"}
+            table.add_column(
+                column.get("label", column["key"]), justify="right" if numeric else "left"
+            )
+
+        def show_cell(row: dict[str, Any], column: dict[str, Any]) -> str:
+            value = row.get(column["key"])
+            return _minor(value, currency) if column.get("kind") == "money" else cell(value)
+
+        for row in rows[:max_rows]:
+            style = "red" if row.get("overdrawn") or row.get("highlight") else None
+            table.add_row(*[show_cell(row, c) for c in columns], style=style)
+        totals = section.get("totals")
+        if isinstance(totals, dict):
+            table.add_row(*[show_cell(totals, c) for c in columns], style="bold")
+        console.print(table)
+        total_rows = int(section.get("rows_total") or len(rows))
+        if total_rows > min(len(rows), max_rows):
+            console.print(
+                f"  ... {total_rows - min(len(rows), max_rows)} more rows (use --format csv for all)"
+            )
+        if section.get("note"):
+            console.print(f"  {section['note']}")
+    for note in data.get("notes") or []:
+        console.print(f"[dim]{note}[/dim]")

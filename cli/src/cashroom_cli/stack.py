@@ -76,7 +76,7 @@ class Stack:
     def start_service(
         self, spec: ServiceSpec, *, extra_env: dict[str, str] | None = None
     ) -> RunningService:
-        port = free_port()
+        port = int(self.url_of(spec.name).rsplit(":", 1)[1])
         log_path = self.log_dir / f"{spec.name}.log"
         with open(log_path, "ab") as log:
             process = subprocess.Popen(
