@@ -11,19 +11,25 @@ the relay) against a *durable* PostgreSQL (fsync on). The clock runs from the fi
 consumed until the last journal line is committed.
 
 In the same run, the same journal lines are COPYed into a table of the same shape: the most
-PostgreSQL takes on this machine, the limit beside the figure. Peak RSS is the benchmark
-process's (consumer, relay and producer all run in it).
+PostgreSQL takes on this machine, the limit beside the figure. The ledger runs in its own
+process(es), as the service does (``--processes`` of them share the consumer group, one per
+partition at most); the peak RSS reported is each ledger process's. The events are generated
+and published as a stream, before the ledger starts.
 
-``python -m bench.bench_ledger [events]`` prints the figures as JSON.
+``python -m bench.bench_ledger [events] [--firms N] [--batch N] [--processes N]`` prints the
+figures as JSON. With ``LEDGER_BENCH_PROFILE=path`` each ledger process runs under cProfile and
+writes its statistics to ``path.<pid>``.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
+import multiprocessing
+import os
 import random
 import resource
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -33,6 +39,7 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from sqlalchemy.orm import Session
 
 from bench.limits import copy_rows
 from cashroom_chassis.embedded import EmbeddedKafka, EmbeddedPostgres
@@ -311,35 +318,38 @@ def _on(day: int) -> date:
 
 def generate(
     events: int, firms: int, *, seed: int = SEED, run: str = ""
-) -> tuple[list[_Firm], list[bytes]]:
-    """``events`` envelopes (encoded) for ``firms`` firms, interleaved as their syncs would be:
-    each firm's own events in order."""
+) -> tuple[list[_Firm], Iterator[tuple[bytes, bytes]]]:
+    """The firms, and ``events`` envelopes (encoded, with their Kafka key) for them, interleaved
+    as their syncs would be, each firm's own events in order. Generated as they are consumed:
+    nothing of the whole history is held in memory."""
     rng = random.Random(seed)
     books = [
         _Firm(f"bench-{run}-{n}", base=(n + 1) * 100_000_000, rng=random.Random(rng.random()))
         for n in range(firms)
     ]
-    streams = [firm_events(f, events // firms) for f in books]
-    encoded: list[bytes] = []
-    live = list(zip(books, streams, strict=True))
-    while live:
-        for entry in list(live):
-            firm, stream = entry
-            event = next(stream, None)
-            if event is None:
-                live.remove(entry)
-                continue
-            event_id = deterministic_event_id(
-                firm.firm_id, event.event_type, event.source.object_id, event.source.version
-            )
-            envelope = new_event(
-                event, firm_id=firm.firm_id, source="bench/clio", event_id=event_id
-            )
-            encoded.append(encode_event(envelope))
-    return books, encoded
+
+    def stream() -> Iterator[tuple[bytes, bytes]]:
+        live = [(firm, firm_events(firm, events // firms)) for firm in books]
+        while live:
+            for entry in list(live):
+                firm, events_of_firm = entry
+                event = next(events_of_firm, None)
+                if event is None:
+                    live.remove(entry)
+                    continue
+                event_id = deterministic_event_id(
+                    firm.firm_id, event.event_type, event.source.object_id, event.source.version
+                )
+                envelope = new_event(
+                    event, firm_id=firm.firm_id, source="bench/clio", event_id=event_id
+                )
+                yield encode_event(envelope), firm.firm_id.encode()
+
+    return books, stream()
 
 
-async def publish(bootstrap: str, encoded: list[bytes], keys: list[bytes]) -> None:
+async def publish(bootstrap: str, messages: Iterator[tuple[bytes, bytes]]) -> int:
+    """Produce every message to ``clio.events.v1`` (acks=all); how many."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
@@ -348,27 +358,72 @@ async def publish(bootstrap: str, encoded: list[bytes], keys: list[bytes]) -> No
         max_batch_size=512 * 1024,
     )
     await producer.start()
+    sent = 0
     try:
         pending: list[asyncio.Future[Any]] = []
-        for value, key in zip(encoded, keys, strict=True):
+        for value, key in messages:
             pending.append(await producer.send(CLIO_EVENTS, value=value, key=key))
+            sent += 1
             if len(pending) >= 5000:
                 await asyncio.gather(*pending)
                 pending.clear()
         await asyncio.gather(*pending)
     finally:
         await producer.stop()
+    return sent
 
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-async def run_async(
-    events: int = 100_000, *, firms: int = 4, batch: int = 1000, partitions: int = 3
-) -> dict[str, Any]:
-    from cashroom_chassis.db import Database
+def _consumer_process(
+    settings: dict[str, Any], stop: Any, report: Any
+) -> None:  # pragma: no cover - runs in a child process
+    """One ledger process: the real runtime (consumer, outbox relay), tuned as the service's
+    ``__main__`` tunes it, until told to stop; then its peak RSS and what it consumed."""
     from cashroom_ledger.app import build_runtime
+    from cashroom_ledger.process import tune_garbage_collection
+    from cashroom_ledger.settings import Settings
+
+    async def serve() -> None:
+        runtime = build_runtime(Settings(**settings))
+        tune_garbage_collection()
+        await runtime.start()
+        try:
+            await asyncio.to_thread(stop.wait)
+        finally:
+            consumed = sum(c.processed for c in runtime.consumers)
+            await runtime.stop()
+        report.put({"peak_rss_mb": round(peak_rss_mb(), 1), "consumed": consumed})
+
+    if os.environ.get("SCRATCH_PHASES"):
+        import sys
+
+        sys.path.insert(0, "/tmp/scratch")
+        import phases2  # noqa: F401
+    profile_to = os.environ.get("LEDGER_BENCH_PROFILE")
+    if not profile_to:
+        asyncio.run(serve())
+        return
+    import cProfile
+
+    profiler = cProfile.Profile()
+    profiler.runcall(asyncio.run, serve())
+    profiler.dump_stats(f"{profile_to}.{os.getpid()}")
+
+
+async def run_async(
+    events: int = 100_000,
+    *,
+    firms: int = 3,
+    batch: int = 2000,
+    partitions: int = 3,
+    processes: int = 1,
+) -> dict[str, Any]:
+    from cashroom_chassis import migrations
+    from cashroom_chassis.db import Database
+    from cashroom_ledger.app import MIGRATIONS
     from cashroom_ledger.db.books import Books
     from cashroom_ledger.domain import Jurisdiction
     from cashroom_ledger.handlers import set_up_firm
@@ -377,66 +432,74 @@ async def run_async(
     run = uuid.uuid4().hex[:6]
     with EmbeddedPostgres(durable=True) as postgres, EmbeddedKafka() as kafka:
         await ensure_topics(kafka.bootstrap_servers, partitions=partitions)
-        settings = Settings(
-            database_url=postgres.url,
-            kafka_bootstrap_servers=kafka.bootstrap_servers,
-            kafka_max_batch=batch,
-            outbox_batch=5000,
-            kafka_consumer_group=f"ledger-bench-{run}",
-            auth_signing_key="bench",
-        )
-        books, encoded = generate(events, firms, run=run)
-        keys = [json.loads(value)["firm_id"].encode() for value in encoded]
-        expected_lines = sum(f.lines for f in books)
-        runtime = build_runtime(settings)
-        from cashroom_chassis import migrations
-        from cashroom_ledger.app import MIGRATIONS
-
-        await migrations.upgrade(settings, MIGRATIONS)
-        db = Database(settings)
+        settings: dict[str, Any] = {
+            "database_url": postgres.url,
+            "kafka_bootstrap_servers": kafka.bootstrap_servers,
+            "kafka_max_batch": batch,
+            "outbox_batch": 5000,
+            "kafka_consumer_group": f"ledger-bench-{run}",
+            "auth_signing_key": "bench",
+        }
+        await migrations.upgrade(Settings(**settings), MIGRATIONS)
+        books, messages = generate(events, firms, run=run)
+        db = Database(Settings(**settings))
         for firm in books:
+
+            def set_up(session: Session, firm_id: str = firm.firm_id) -> None:
+                set_up_firm(Books(session), firm_id, Jurisdiction.IRELAND, firm_id, by="bench")
+
             async with db.unit_of_work() as uow:
-                await uow.session.run_sync(
-                    lambda s, f=firm.firm_id: set_up_firm(
-                        Books(s), f, Jurisdiction.IRELAND, f"Firm {f}", by="bench"
-                    )
-                )
+                await uow.session.run_sync(set_up)
                 await uow.commit()
-        await publish(kafka.bootstrap_servers, encoded, keys)
-        dsn = postgres.plain_url
-        connection = await asyncpg.connect(dsn, server_settings={"search_path": "ledger"})
+        await db.dispose()
+        sent = await publish(kafka.bootstrap_servers, messages)
+        expected_lines = sum(f.lines for f in books)
         firm_ids = [f.firm_id for f in books]
-        count_lines = "SELECT count(*) FROM journal_lines WHERE firm_id = ANY($1::text[])"
-        await runtime.start()
-        started = None
+
+        context = multiprocessing.get_context("spawn")
+        stop, report = context.Event(), context.Queue()
+        workers = [
+            context.Process(target=_consumer_process, args=(settings, stop, report))
+            for _ in range(processes)
+        ]
+        connection = await asyncpg.connect(
+            postgres.plain_url, server_settings={"search_path": "ledger"}
+        )
+        count = "SELECT count(*) FROM journal_lines WHERE firm_id = ANY($1::text[])"
+        for worker in workers:
+            worker.start()
+        started: float | None = None
         try:
             while True:
-                posted = await connection.fetchval(count_lines, firm_ids)
+                posted = await connection.fetchval(count, firm_ids)
+                now = time.perf_counter()
                 if started is None and posted:
-                    started = time.perf_counter()
+                    started = now
                 if posted >= expected_lines:
                     break
                 await asyncio.sleep(0.05)
-            elapsed = time.perf_counter() - (started or time.perf_counter())
-            first_batch = sum(c.processed for c in runtime.consumers)
+            elapsed = now - (started or now)
         finally:
-            await runtime.stop()
-        copy = await _copy_same_lines(dsn, connection, firm_ids)
+            stop.set()
+            reports = [report.get(timeout=120) for _ in workers]
+            for worker in workers:
+                worker.join(timeout=60)
+        copy = await _copy_same_lines(postgres.plain_url, connection, firm_ids)
         await connection.close()
-        await db.dispose()
     lines_per_s = expected_lines / elapsed if elapsed else 0.0
     return {
-        "events": len(encoded),
+        "events": sent,
         "firms": firms,
         "journal_lines": expected_lines,
         "kafka_max_batch": batch,
+        "processes": processes,
         "seconds": round(elapsed, 2),
         "lines_per_s": round(lines_per_s),
-        "events_per_s": round(len(encoded) / elapsed) if elapsed else 0,
+        "events_per_s": round(sent / elapsed) if elapsed else 0,
         "copy_lines_per_s": round(copy["rows_per_s"]),
         "ratio_to_copy": round(lines_per_s / copy["rows_per_s"], 3),
-        "peak_rss_mb": round(peak_rss_mb(), 1),
-        "consumed": first_batch,
+        "peak_rss_mb_per_process": [r["peak_rss_mb"] for r in reports],
+        "consumed": sum(r["consumed"] for r in reports),
     }
 
 
@@ -450,17 +513,30 @@ async def _copy_same_lines(
     )
     columns = list(rows[0].keys())
     records = [tuple(r) for r in rows]
-    return await copy_rows(
-        dsn + "?options=-csearch_path%3Dledger",
-        table="ledger.bench_journal_lines",
-        columns=columns,
-        rows=records,
-    )
+    del rows
+    return await copy_rows(dsn, table="ledger.bench_journal_lines", columns=columns, rows=records)
 
 
 def run(events: int = 100_000, **options: Any) -> dict[str, Any]:
+    """Post ``events`` generated Clio events through the ledger's consumer path; the figures."""
     return asyncio.run(run_async(events, **options))
 
 
 if __name__ == "__main__":
-    print(json.dumps(run(int(sys.argv[1]) if len(sys.argv) > 1 else 100_000), indent=2))
+    arguments = argparse.ArgumentParser(prog="python -m bench.bench_ledger")
+    arguments.add_argument("events", type=int, nargs="?", default=100_000)
+    arguments.add_argument("--firms", type=int, default=3)
+    arguments.add_argument("--batch", type=int, default=2000, help="KAFKA_MAX_BATCH")
+    arguments.add_argument("--processes", type=int, default=1, help="ledger consumer processes")
+    options = arguments.parse_args()
+    print(
+        json.dumps(
+            run(
+                options.events,
+                firms=options.firms,
+                batch=options.batch,
+                processes=options.processes,
+            ),
+            indent=2,
+        )
+    )

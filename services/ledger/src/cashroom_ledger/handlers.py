@@ -18,7 +18,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from cashroom_contracts.envelope import (
@@ -229,24 +229,27 @@ def wrap(
     """Envelopes for the outbox. Caused by a consumed event, their ids derive from its id and the
     occasion (consumed, or handled at set-up after waiting for it), so a batch retried after a
     rollback stages the very same events."""
-    envelopes: list[Envelope[Any]] = []
-    for n, payload in enumerate(payloads):
-        event_id = (
-            uuid.uuid5(EVENT_ID_NAMESPACE, f"{SOURCE}|{cause.id}|{occasion}|{n}")
-            if cause is not None
-            else uuid.uuid4()
+    if cause is None:
+        return [new_event(payload, firm_id=firm_id, source=SOURCE) for payload in payloads]
+    # Consumed: the firm id and the payloads are valid already (the envelope was validated, the
+    # payloads are built by validated models), so the envelope is assembled without validating
+    # them a second time.
+    now = datetime.now(UTC)
+    return [
+        Envelope[Any].model_construct(
+            id=uuid.uuid5(EVENT_ID_NAMESPACE, f"{SOURCE}|{cause.id}|{occasion}|{n}"),
+            type=payload.event_type,
+            source=SOURCE,
+            subject=None,
+            time=now,
+            firm_id=firm_id,
+            schema_version=payload.schema_version,
+            correlation_id=cause.correlation_id,
+            causation_id=cause.id,
+            data=payload,
         )
-        envelopes.append(
-            new_event(
-                payload,
-                firm_id=firm_id,
-                source=SOURCE,
-                event_id=event_id,
-                correlation_id=cause.correlation_id if cause is not None else None,
-                causation_id=cause.id if cause is not None else None,
-            )
-        )
-    return envelopes
+        for n, payload in enumerate(payloads)
+    ]
 
 
 # --- the cashier's commands -----------------------------------------------------------------------

@@ -107,7 +107,8 @@ class Books:
 
     def state(self, firm_id: str) -> StoredState | None:
         """The firm's books; None while the firm is not set up."""
-        self.open([firm_id])
+        if firm_id not in self._states:
+            self.open([firm_id])
         return self._states[firm_id]
 
     def ledger(self, firm_id: str) -> Ledger | None:

@@ -25,14 +25,15 @@ def stage(db: Connection, envelopes: Sequence[Envelope[Any]]) -> int:
     """Stage ``envelopes`` for publishing in the open transaction; how many were staged."""
     if not envelopes:
         return 0
-    context = trace_headers()  # the same for every event of one batch
+    context = json.dumps(trace_headers())  # the same for every event of one batch
+    opening = context[:-1] + (", " if context != "{}" else "")
     rows = [
         (
             envelope.id,
             envelope.data.topic,
             envelope.firm_id,
             encode_event(envelope),
-            json.dumps({**context, "event_type": envelope.type}),
+            f'{opening}"event_type": {json.dumps(envelope.type)}}}',
         )
         for envelope in envelopes
     ]

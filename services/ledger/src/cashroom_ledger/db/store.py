@@ -50,6 +50,27 @@ from cashroom_ledger.domain.state import LivePosting, PendingPosting
 
 KeyPairs = tuple[list[str], list[str]]
 
+LIVE_COLUMNS = ("firm_id", "key_kind", "key_id", "version", "journal_ids", "facts")
+SEEN_COLUMNS = (
+    "firm_id",
+    "key_kind",
+    "key_id",
+    "version",
+    "rejected_reason_code",
+    "rejected_reason",
+)
+SOURCE_KEY_COLUMNS = ("firm_id", "object_type", "object_id", "key_kind", "key_id")
+BILL_COLUMNS = (
+    "firm_id",
+    "bill_id",
+    "bill_number",
+    "matter_id",
+    "issued_on",
+    "total_minor",
+    "currency",
+)
+ALLOCATION_COLUMNS = ("firm_id", "bill_id", "key_kind", "key_id", "amount_minor", "currency")
+
 
 def _pairs(keys: Iterable[PostingKey]) -> KeyPairs:
     kinds, ids = [], []
@@ -196,12 +217,14 @@ class StoredState:
         self._deltas: dict[BalanceKey, dict[date, int]] = defaultdict(lambda: defaultdict(int))
         # posting keys
         self._live: dict[PostingKey, LivePosting | None] = {}
+        self._live_stored: set[PostingKey] = set()  # keys with a live_postings row
         self._dirty_live: set[PostingKey] = set()
         self._seen: dict[tuple[PostingKey, str], bool] = {}
         self._new_seen: set[tuple[PostingKey, str]] = set()
         self._rejections: dict[tuple[PostingKey, str], tuple[str, str]] = {}
         self._dirty_rejections: set[tuple[PostingKey, str]] = set()
         self._source_keys: dict[tuple[str, str], PostingKey | None] = {}
+        self._source_keys_stored: set[tuple[str, str]] = set()
         self._dirty_source_keys: set[tuple[str, str]] = set()
         # pending
         self._anything_held = anything_held
@@ -218,8 +241,10 @@ class StoredState:
         self._new_lock_changes: list[PeriodLockChanged] = []
         # facts
         self._bills: dict[int, BillFacts | None] = {}
+        self._bills_stored: set[int] = set()
         self._dirty_bills: set[int] = set()
         self._allocations: dict[int, dict[PostingKey, Money]] = {}
+        self._allocations_stored: set[tuple[int, PostingKey]] = set()
         self._dirty_allocations: set[tuple[int, PostingKey]] = set()
         self._invoices: dict[PostingKey, SupplierInvoiceFacts | None] = {}
         self._dirty_invoices: set[PostingKey] = set()
@@ -454,10 +479,12 @@ class StoredState:
         return self._bills[bill_id]
 
     def set_bill(self, facts: BillFacts) -> None:
+        self.bill(facts.bill_id)  # known, so that the flush knows insert from update
         self._bills[facts.bill_id] = facts
         self._dirty_bills.add(facts.bill_id)
 
     def drop_bill(self, bill_id: int) -> None:
+        self.bill(bill_id)
         self._bills[bill_id] = None
         self._dirty_bills.add(bill_id)
 
@@ -717,6 +744,7 @@ class StoredState:
             journals = {j.journal_id: j for j in found}
         for row in rows:
             key = codec.key(row["key_kind"], row["key_id"])
+            self._live_stored.add(key)
             self._live[key] = LivePosting(
                 row["version"],
                 tuple(journals[codec.uid(j)] for j in row["journal_ids"]),
@@ -763,9 +791,9 @@ class StoredState:
             [i for _, i in wanted],
         )
         for row in rows:
-            self._source_keys[(row["object_type"], row["object_id"])] = codec.key(
-                row["key_kind"], row["key_id"]
-            )
+            source = (row["object_type"], row["object_id"])
+            self._source_keys_stored.add(source)
+            self._source_keys[source] = codec.key(row["key_kind"], row["key_id"])
         for source in wanted:
             self._source_keys.setdefault(source, None)
 
@@ -849,6 +877,7 @@ class StoredState:
             wanted,
         )
         for row in rows:
+            self._bills_stored.add(row["bill_id"])
             if row["bill_id"] not in self._bills:
                 self._bills[row["bill_id"]] = BillFacts(
                     row["bill_id"],
@@ -871,6 +900,7 @@ class StoredState:
                 key = codec.key(row["key_kind"], row["key_id"])
                 amount = codec.money(row["amount_minor"], row["currency"])
                 self._allocations[row["bill_id"]][key] = amount
+                self._allocations_stored.add((row["bill_id"], key))
         for bill_id in wanted:
             self._bills.setdefault(bill_id, None)
 
@@ -1067,41 +1097,45 @@ class StoredState:
         self._db.execute(_MOVE_BALANCES, self.firm_id, *(list(c) for c in columns_of))
 
     def _flush_postings(self) -> None:
+        """New rows by ``COPY`` (most of a sync: a new key, a new version, a new source);
+        changed and removed ones one by one."""
         db, firm = self._db, self.firm_id
-        upserts, deletes = [], []
+        new_live: list[tuple[Any, ...]] = []
+        changed_live: list[tuple[Any, ...]] = []
+        gone_live: list[tuple[Any, ...]] = []
         for key in self._dirty_live:
             live = self._live[key]
             if live is None:
-                deletes.append((firm, key.kind, key.id))
-            else:
-                upserts.append(
-                    (
-                        firm,
-                        key.kind,
-                        key.id,
-                        live.version,
-                        [j.journal_id for j in live.journals],
-                        codec.facts_json(live.facts),
-                    )
-                )
+                if key in self._live_stored:
+                    gone_live.append((firm, key.kind, key.id))
+                continue
+            row = (
+                firm,
+                key.kind,
+                key.id,
+                live.version,
+                [j.journal_id for j in live.journals],
+                codec.facts_json(live.facts),
+            )
+            (changed_live if key in self._live_stored else new_live).append(row)
+        db.copy("live_postings", LIVE_COLUMNS, new_live)
         db.executemany(
-            "INSERT INTO live_postings (firm_id, key_kind, key_id, version, journal_ids, facts) "
-            "VALUES ($1, $2, $3, $4, $5, $6::jsonb) ON CONFLICT (firm_id, key_kind, key_id) DO "
-            "UPDATE SET version = EXCLUDED.version, journal_ids = EXCLUDED.journal_ids, "
-            "facts = EXCLUDED.facts",
-            upserts,
+            "UPDATE live_postings SET version = $4, journal_ids = $5, facts = $6::jsonb "
+            "WHERE firm_id = $1 AND key_kind = $2 AND key_id = $3",
+            changed_live,
         )
         db.executemany(
             "DELETE FROM live_postings WHERE firm_id = $1 AND key_kind = $2 AND key_id = $3",
-            deletes,
+            gone_live,
         )
-        seen = self._new_seen | self._dirty_rejections
-        db.executemany(
-            "INSERT INTO seen_versions (firm_id, key_kind, key_id, version, rejected_reason_code, "
-            "rejected_reason) VALUES ($1, $2, $3, $4, $5, $6) "
-            "ON CONFLICT (firm_id, key_kind, key_id, version) DO UPDATE SET "
-            "rejected_reason_code = EXCLUDED.rejected_reason_code, "
-            "rejected_reason = EXCLUDED.rejected_reason",
+        for key in self._dirty_live:
+            if self._live[key] is None:
+                self._live_stored.discard(key)
+            else:
+                self._live_stored.add(key)
+        db.copy(
+            "seen_versions",
+            SEEN_COLUMNS,
             [
                 (
                     firm,
@@ -1110,19 +1144,33 @@ class StoredState:
                     version,
                     *self._rejections.get((key, version), (None, None)),
                 )
-                for key, version in seen
+                for key, version in self._new_seen
             ],
         )
         db.executemany(
-            "INSERT INTO source_keys (firm_id, object_type, object_id, key_kind, key_id) "
-            "VALUES ($1, $2, $3, $4, $5) ON CONFLICT (firm_id, object_type, object_id) DO UPDATE "
-            "SET key_kind = EXCLUDED.key_kind, key_id = EXCLUDED.key_id",
+            "UPDATE seen_versions SET rejected_reason_code = $5, rejected_reason = $6 "
+            "WHERE firm_id = $1 AND key_kind = $2 AND key_id = $3 AND version = $4",
             [
-                (firm, object_type, object_id, mapped.kind, mapped.id)
-                for (object_type, object_id) in self._dirty_source_keys
-                if (mapped := self._source_keys[(object_type, object_id)]) is not None
+                (firm, key.kind, key.id, version, *self._rejections[(key, version)])
+                for key, version in self._dirty_rejections - self._new_seen
             ],
         )
+        new_sources: list[tuple[Any, ...]] = []
+        changed_sources: list[tuple[Any, ...]] = []
+        for source in self._dirty_source_keys:
+            mapped = self._source_keys[source]
+            if mapped is None:
+                continue
+            mapping = (firm, *source, mapped.kind, mapped.id)
+            stored = source in self._source_keys_stored
+            (changed_sources if stored else new_sources).append(mapping)
+        db.copy("source_keys", SOURCE_KEY_COLUMNS, new_sources)
+        db.executemany(
+            "UPDATE source_keys SET key_kind = $4, key_id = $5 "
+            "WHERE firm_id = $1 AND object_type = $2 AND object_id = $3",
+            changed_sources,
+        )
+        self._source_keys_stored |= {s for s in self._dirty_source_keys if self._source_keys[s]}
         self._dirty_live.clear()
         self._new_seen.clear()
         self._dirty_rejections.clear()
@@ -1202,52 +1250,65 @@ class StoredState:
 
     def _flush_facts(self) -> None:
         db, firm = self._db, self.firm_id
-        bills = [(b, self._bills[b]) for b in self._dirty_bills]
+        new_bills: list[tuple[Any, ...]] = []
+        changed_bills: list[tuple[Any, ...]] = []
+        gone_bills: list[tuple[Any, ...]] = []
+        for bill_id in self._dirty_bills:
+            facts = self._bills[bill_id]
+            if facts is None:
+                if bill_id in self._bills_stored:
+                    gone_bills.append((firm, bill_id))
+                continue
+            row = (
+                firm,
+                facts.bill_id,
+                facts.bill_number,
+                facts.matter_id,
+                facts.issued_on,
+                facts.total.amount_minor,
+                facts.total.currency,
+            )
+            (changed_bills if bill_id in self._bills_stored else new_bills).append(row)
+        db.executemany("DELETE FROM bills WHERE firm_id = $1 AND bill_id = $2", gone_bills)
+        db.copy("bills", BILL_COLUMNS, new_bills)
         db.executemany(
-            "DELETE FROM bills WHERE firm_id = $1 AND bill_id = $2",
-            [(firm, b) for b, facts in bills if facts is None],
+            "UPDATE bills SET bill_number = $3, matter_id = $4, issued_on = $5, "
+            "total_minor = $6, currency = $7 WHERE firm_id = $1 AND bill_id = $2",
+            changed_bills,
         )
-        db.executemany(
-            "INSERT INTO bills (firm_id, bill_id, bill_number, matter_id, issued_on, total_minor, "
-            "currency) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (firm_id, bill_id) DO "
-            "UPDATE SET bill_number = EXCLUDED.bill_number, matter_id = EXCLUDED.matter_id, "
-            "issued_on = EXCLUDED.issued_on, total_minor = EXCLUDED.total_minor, "
-            "currency = EXCLUDED.currency",
-            [
-                (
-                    firm,
-                    f.bill_id,
-                    f.bill_number,
-                    f.matter_id,
-                    f.issued_on,
-                    f.total.amount_minor,
-                    f.total.currency,
-                )
-                for _, f in bills
-                if f is not None
-            ],
-        )
-        upserts, deletes = [], []
+        for bill_id in self._dirty_bills:
+            if self._bills[bill_id] is None:
+                self._bills_stored.discard(bill_id)
+            else:
+                self._bills_stored.add(bill_id)
+        new_allocations: list[tuple[Any, ...]] = []
+        changed_allocations: list[tuple[Any, ...]] = []
+        gone_allocations: list[tuple[Any, ...]] = []
         for bill_id, key in self._dirty_allocations:
             amount = self._allocations[bill_id].get(key)
+            stored = (bill_id, key) in self._allocations_stored
             if amount is None:
-                deletes.append((firm, bill_id, key.kind, key.id))
-            else:
-                upserts.append(
-                    (firm, bill_id, key.kind, key.id, amount.amount_minor, amount.currency)
-                )
+                if stored:
+                    gone_allocations.append((firm, bill_id, key.kind, key.id))
+                continue
+            allocation = (firm, bill_id, key.kind, key.id, amount.amount_minor, amount.currency)
+            (changed_allocations if stored else new_allocations).append(allocation)
         db.executemany(
             "DELETE FROM bill_allocations WHERE firm_id = $1 AND bill_id = $2 AND key_kind = $3 "
             "AND key_id = $4",
-            deletes,
+            gone_allocations,
         )
+        db.copy("bill_allocations", ALLOCATION_COLUMNS, new_allocations)
         db.executemany(
-            "INSERT INTO bill_allocations (firm_id, bill_id, key_kind, key_id, amount_minor, "
-            "currency) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (firm_id, bill_id, key_kind, "
-            "key_id) DO UPDATE SET amount_minor = EXCLUDED.amount_minor, "
-            "currency = EXCLUDED.currency",
-            upserts,
+            "UPDATE bill_allocations SET amount_minor = $5, currency = $6 WHERE firm_id = $1 "
+            "AND bill_id = $2 AND key_kind = $3 AND key_id = $4",
+            changed_allocations,
         )
+        for bill_id, key in self._dirty_allocations:
+            if key in self._allocations[bill_id]:
+                self._allocations_stored.add((bill_id, key))
+            else:
+                self._allocations_stored.discard((bill_id, key))
         invoices = [(k, self._invoices[k]) for k in self._dirty_invoices]
         db.executemany(
             "DELETE FROM supplier_invoices WHERE firm_id = $1 AND key_kind = $2 AND key_id = $3",
