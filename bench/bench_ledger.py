@@ -397,11 +397,6 @@ def _consumer_process(
             await runtime.stop()
         report.put({"peak_rss_mb": round(peak_rss_mb(), 1), "consumed": consumed})
 
-    if os.environ.get("SCRATCH_PHASES"):
-        import sys
-
-        sys.path.insert(0, "/tmp/scratch")
-        import phases2  # noqa: F401
     profile_to = os.environ.get("LEDGER_BENCH_PROFILE")
     if not profile_to:
         asyncio.run(serve())
