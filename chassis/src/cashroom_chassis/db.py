@@ -4,7 +4,7 @@ work that every handler runs inside (one transaction: state changes, outbox rows
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Any, Self
@@ -54,11 +54,15 @@ async def ensure_schema(engine: AsyncEngine, schema: str) -> None:
 class UnitOfWork:
     """One database transaction. Commit is explicit; leaving without commit rolls back.
 
-    After a commit, callbacks registered with ``after_commit`` run (e.g. waking the outbox relay).
+    Before the commit, callbacks registered with ``before_commit`` are awaited in order, inside
+    the transaction (e.g. a handler's writes deferred to one flush per batch); one that fails
+    fails the commit. After a commit, callbacks registered with ``after_commit`` run (e.g. waking
+    the outbox relay).
     """
 
     def __init__(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         self._session_factory = session_factory
+        self._before_commit: list[Callable[[], Awaitable[None]]] = []
         self._after_commit: list[Callable[[], None]] = []
         self.session: AsyncSession
 
@@ -79,10 +83,15 @@ class UnitOfWork:
         finally:
             await asyncio.shield(self.session.close())
 
+    def before_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
+        self._before_commit.append(callback)
+
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._after_commit.append(callback)
 
     async def commit(self) -> None:
+        while self._before_commit:  # a callback may register another
+            await self._before_commit.pop(0)()
         await self.session.commit()
         callbacks, self._after_commit = self._after_commit, []
         for callback in callbacks:

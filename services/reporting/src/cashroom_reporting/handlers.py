@@ -7,6 +7,7 @@ replays the facts with ``aggregates=False`` and then recomputes every aggregate 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select, text
@@ -43,21 +44,42 @@ from cashroom_reporting.db.tables import (
 from cashroom_reporting.domain import postings, sync
 from cashroom_reporting.domain.audit import audit_entry
 
+_BATCH = "reporting.journal_batch"
+
 
 async def handle(uow: UnitOfWork, event: Envelope[EventPayload]) -> None:
-    await apply_event(uow.session, event, aggregates=True)
+    """The live consumer's handler. Journals are only checked and collected here; the unit of
+    work writes them all, with their aggregates, in a few statements just before it commits (and
+    before any other event of the batch, which may read what they change)."""
+    batch: JournalBatch | None = uow.session.info.get(_BATCH)
+    if batch is None:
+        batch = uow.session.info[_BATCH] = JournalBatch(aggregates=True)
+        session = uow.session
+        uow.before_commit(lambda: batch.flush(session))
+    await _apply(uow.session, event, batch)
 
 
 async def apply_event(
     session: AsyncSession, event: Envelope[EventPayload], *, aggregates: bool
 ) -> None:
+    """One event applied at once (the rebuild's replay, each event in its own savepoint)."""
+    batch = JournalBatch(aggregates=aggregates)
+    await _apply(session, event, batch)
+    await batch.flush(session)
+
+
+async def _apply(session: AsyncSession, event: Envelope[EventPayload], batch: JournalBatch) -> None:
     data = event.data
     firm = event.firm_id
+    aggregates = batch.aggregates
+    if isinstance(data, ledger.JournalPosted):
+        postings.check_journal(data)
+        batch.add(event, data)
+        return
+    await batch.flush(session)
     match data:
         case ledger.AccountUpserted():
             await chart_of_accounts.account_upserted(session, firm, data, aggregates=aggregates)
-        case ledger.JournalPosted():
-            await _journal(session, firm, event, data, aggregates)
         case ledger.PostingApplied():
             await _outcome(session, firm, event, data.source, "posted", None, aggregates)
         case ledger.PostingHeld() | ledger.PostingRejected():
@@ -166,128 +188,224 @@ async def apply_event(
 # --- the journal -----------------------------------------------------------------------------
 
 
-async def _journal(
-    session: AsyncSession,
-    firm: str,
-    event: Envelope[EventPayload],
-    journal: ledger.JournalPosted,
-    aggregates: bool,
-) -> None:
-    postings.check_journal(journal)
-    inserted = await session.execute(
-        insert(journals)
-        .values(
-            firm_id=firm,
-            journal_id=journal.journal_id,
-            posted_on=journal.posted_on,
-            kind=journal.kind,
-            narrative=journal.narrative,
-            source_system=journal.source.system,
-            source_type=journal.source.object_type,
-            source_id=journal.source.object_id,
-            source_version=journal.source.version,
-            reverses_journal_id=journal.reverses_journal_id,
-            reason=journal.reason,
-            entered_by=journal.entered_by,
-            event_id=event.id,
-            event_time=event.time,
-        )
-        .on_conflict_do_nothing(index_elements=["firm_id", "journal_id"])
-        .returning(journals.c.journal_id)
-    )
-    if inserted.first() is None:
-        return  # the same journal in another event: its effects are already here
-    known: dict[tuple[str, str], Any] = session.info.setdefault("reporting", {})
-    if (firm, "books") not in known:  # once per firm and transaction (a consumer's batch)
-        await session.execute(
-            text(
-                "INSERT INTO firms (firm_id, books_currency) VALUES (:f, :c) ON CONFLICT (firm_id) "
-                "DO UPDATE SET books_currency = "
-                "COALESCE(firms.books_currency, EXCLUDED.books_currency)"
-            ),
-            {"f": firm, "c": postings.line_currency(journal.lines[0])},
-        )
-        known[(firm, "books")] = True
-    tracked: frozenset[str] = frozenset()
-    if aggregates:
-        if (firm, "tracked") not in known:
-            known[(firm, "tracked")] = await chart_of_accounts.tracked_codes(session, firm)
-        tracked = known[(firm, "tracked")]
-    rows: list[dict[str, Any]] = []
-    items: list[dict[str, Any]] = []
-    for number, line in enumerate(journal.lines, start=1):
-        item_key = (
-            await _item_for(session, firm, journal, line) if line.account_code in tracked else None
-        )
-        row = dict(
-            firm_id=firm,
-            journal_id=journal.journal_id,
-            line_no=number,
-            posted_on=journal.posted_on,
-            account_code=line.account_code,
-            currency=postings.line_currency(line),
-            debit=line.debit.amount_minor,
-            credit=line.credit.amount_minor,
-            matter_id=line.matter_id,
-            side=line.ledger_side.value if line.ledger_side else None,
-            bank_account_id=line.bank_account_id,
-            vat_code=line.vat_code,
-            narrative=line.narrative,
-            item_key=item_key,
-        )
-        rows.append(row)
-        if item_key is not None:
-            items.append({**row, "day": journal.posted_on})
-    await session.execute(journal_lines.insert(), rows)
-    links = postings.bank_links(journal)
-    if links:
-        await session.execute(
-            insert(bank_nominals)
-            .values([{"firm_id": firm, "bank_account_id": b, "account_code": c} for b, c in links])
-            .on_conflict_do_nothing()
-        )
-    if not aggregates:
-        return
-    day = journal.posted_on
-    await writes.move_accounts(session, firm, day, postings.account_movements(journal))
-    await writes.move_matters(session, firm, day, postings.matter_movements(journal))
-    await writes.move_vat(session, firm, day, postings.vat_movements(journal))
-    await writes.move_items(session, items)
+class JournalBatch:
+    """Journals collected during a unit of work and written together: the facts (journals, lines,
+    bank nominals, audit lines) with executemany, the aggregates summed in memory per key and day
+    and moved with one statement per table (``writes.move_*_in_bulk``). A journal already stored
+    (the same journal in another event) is skipped, as is a repeat within the batch."""
 
+    def __init__(self, *, aggregates: bool) -> None:
+        self.aggregates = aggregates
+        self._journals: list[tuple[Envelope[EventPayload], ledger.JournalPosted]] = []
 
-async def _item_for(
-    session: AsyncSession, firm: str, journal: ledger.JournalPosted, line: ledger.JournalLine
-) -> str:
-    """The sub-ledger item of a control line (mirrors ``recompute.items``)."""
-    if journal.reverses_journal_id is not None:
-        original = await session.execute(
-            text(
-                "SELECT item_key FROM journal_lines WHERE firm_id = :f AND journal_id = :j "
-                "AND account_code = :code AND matter_id IS NOT DISTINCT FROM CAST(:m AS bigint) "
-                "ORDER BY item_key IS NULL, line_no LIMIT 1"
-            ),
-            {
-                "f": firm,
-                "j": journal.reverses_journal_id,
-                "code": line.account_code,
-                "m": line.matter_id,
-            },
-        )
-        found = original.first()
-        if found is not None and found.item_key is not None:
-            return str(found.item_key)
-    source = journal.source
-    if source.system == "clio":
-        linked = await session.scalar(
-            select(source_links.c.item_key).where(
-                source_links.c.firm_id == firm,
-                source_links.c.object_type == source.object_type,
-                source_links.c.object_id == source.object_id,
+    def add(self, event: Envelope[EventPayload], journal: ledger.JournalPosted) -> None:
+        self._journals.append((event, journal))
+
+    async def flush(self, session: AsyncSession) -> None:
+        pending, self._journals = self._journals, []
+        if not pending:
+            return
+        await session.execute(audit_log.insert(), [_audit_row(event) for event, _ in pending])
+        unique: dict[tuple[str, Any], tuple[Envelope[EventPayload], ledger.JournalPosted]] = {}
+        for event, journal in pending:
+            unique.setdefault((event.firm_id, journal.journal_id), (event, journal))
+        stored = await _store_journals(session, list(unique.values()))
+        new = [(event, journal) for key, (event, journal) in unique.items() if key in stored]
+        if not new:
+            return  # every journal was already here, with its effects
+        known: dict[tuple[str, str], Any] = session.info.setdefault("reporting", {})
+        for event, journal in new:
+            firm = event.firm_id
+            if (firm, "books") not in known:  # once per firm and transaction
+                await session.execute(
+                    text(
+                        "INSERT INTO firms (firm_id, books_currency) VALUES (:f, :c) "
+                        "ON CONFLICT (firm_id) DO UPDATE SET books_currency = "
+                        "COALESCE(firms.books_currency, EXCLUDED.books_currency)"
+                    ),
+                    {"f": firm, "c": postings.line_currency(journal.lines[0])},
+                )
+                known[(firm, "books")] = True
+            if self.aggregates and (firm, "tracked") not in known:
+                known[(firm, "tracked")] = await chart_of_accounts.tracked_codes(session, firm)
+        items = _ItemFinder(session, new)
+        if self.aggregates:
+            await items.prefetch(known)
+        rows: list[dict[str, Any]] = []
+        links: set[tuple[str, int, str]] = set()
+        for event, journal in new:
+            firm = event.firm_id
+            tracked: frozenset[str] = known[(firm, "tracked")] if self.aggregates else frozenset()
+            lines = []
+            for number, line in enumerate(journal.lines, start=1):
+                lines.append(
+                    dict(
+                        firm_id=firm,
+                        journal_id=journal.journal_id,
+                        line_no=number,
+                        posted_on=journal.posted_on,
+                        account_code=line.account_code,
+                        currency=postings.line_currency(line),
+                        debit=line.debit.amount_minor,
+                        credit=line.credit.amount_minor,
+                        matter_id=line.matter_id,
+                        side=line.ledger_side.value if line.ledger_side else None,
+                        bank_account_id=line.bank_account_id,
+                        vat_code=line.vat_code,
+                        narrative=line.narrative,
+                        item_key=(
+                            items.item_for(firm, journal, line)
+                            if line.account_code in tracked
+                            else None
+                        ),
+                    )
+                )
+            items.posted(firm, journal.journal_id, lines)
+            rows.extend(lines)
+            links.update((firm, b, c) for b, c in postings.bank_links(journal))
+        await session.execute(journal_lines.insert(), rows)
+        if links:
+            await session.execute(
+                insert(bank_nominals)
+                .values(
+                    [
+                        {"firm_id": f, "bank_account_id": b, "account_code": c}
+                        for f, b, c in sorted(links)
+                    ]
+                )
+                .on_conflict_do_nothing()
             )
+        if not self.aggregates:
+            return
+        accounts: dict[tuple[tuple[Any, ...], date], postings.Movement] = {}
+        matter_lines: dict[tuple[tuple[Any, ...], date], postings.Movement] = {}
+        vat: dict[tuple[tuple[Any, ...], date], postings.Movement] = {}
+        for event, journal in new:
+            day = journal.posted_on
+            for total, moved in (
+                (accounts, postings.account_movements(journal)),
+                (matter_lines, postings.matter_movements(journal)),
+                (vat, postings.vat_movements(journal)),
+            ):
+                for key, movement in moved.items():
+                    where = ((event.firm_id, *key), day)
+                    total[where] = total.get(where, postings.ZERO) + movement
+        await writes.move_accounts_in_bulk(session, accounts)
+        await writes.move_matters_in_bulk(session, matter_lines)
+        await writes.move_vat_in_bulk(session, vat)
+        await writes.move_items_in_bulk(session, [r for r in rows if r["item_key"] is not None])
+
+
+async def _store_journals(
+    session: AsyncSession, batch: list[tuple[Envelope[EventPayload], ledger.JournalPosted]]
+) -> set[tuple[str, Any]]:
+    """Insert the journals not stored yet; the (firm, journal) pairs that were new."""
+    stored: set[tuple[str, Any]] = set()
+    for start in range(0, len(batch), 1000):  # well under the 32,767 parameters of a statement
+        inserted = await session.execute(
+            insert(journals)
+            .values(
+                [
+                    dict(
+                        firm_id=event.firm_id,
+                        journal_id=journal.journal_id,
+                        posted_on=journal.posted_on,
+                        kind=journal.kind,
+                        narrative=journal.narrative,
+                        source_system=journal.source.system,
+                        source_type=journal.source.object_type,
+                        source_id=journal.source.object_id,
+                        source_version=journal.source.version,
+                        reverses_journal_id=journal.reverses_journal_id,
+                        reason=journal.reason,
+                        entered_by=journal.entered_by,
+                        event_id=event.id,
+                        event_time=event.time,
+                    )
+                    for event, journal in batch[start : start + 1000]
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["firm_id", "journal_id"])
+            .returning(journals.c.firm_id, journals.c.journal_id)
         )
-        if linked is not None:
-            return str(linked)
-    return postings.source_key(source.system, source.object_type, source.object_id)
+        stored.update((row.firm_id, row.journal_id) for row in inserted)
+    return stored
+
+
+class _ItemFinder:
+    """The sub-ledger item of each control line (mirrors ``recompute.items``): a reversal's
+    lines take the item of the reversed journal's matching line, a Clio record's lines the bill
+    or invoice it is linked to, anything else its journal's source. What the batch needs from
+    the database is read in two queries; journals earlier in the batch are looked up in memory."""
+
+    def __init__(
+        self,
+        session: AsyncSession,
+        batch: list[tuple[Envelope[EventPayload], ledger.JournalPosted]],
+    ) -> None:
+        self._session = session
+        self._batch = batch
+        self._lines: dict[tuple[str, Any], list[dict[str, Any]]] = {}
+        self._links: dict[tuple[str, str, str], str] = {}
+
+    async def prefetch(self, known: dict[tuple[str, str], Any]) -> None:
+        reversed_ids: dict[str, set[Any]] = {}
+        sources: dict[str, set[tuple[str, str]]] = {}
+        for event, journal in self._batch:
+            firm = event.firm_id
+            if not any(line.account_code in known[(firm, "tracked")] for line in journal.lines):
+                continue
+            if journal.reverses_journal_id is not None:
+                reversed_ids.setdefault(firm, set()).add(journal.reverses_journal_id)
+            if journal.source.system == "clio":
+                sources.setdefault(firm, set()).add(
+                    (journal.source.object_type, journal.source.object_id)
+                )
+        for firm, ids in reversed_ids.items():
+            found = await self._session.execute(
+                text(
+                    "SELECT journal_id, line_no, account_code, matter_id, item_key "
+                    "FROM journal_lines WHERE firm_id = :f AND journal_id = ANY(CAST(:ids AS uuid[]))"
+                ),
+                {"f": firm, "ids": sorted(ids)},
+            )
+            for row in found:
+                self._lines.setdefault((firm, row.journal_id), []).append(row._asdict())
+        for firm, pairs in sources.items():
+            found = await self._session.execute(
+                text(
+                    "SELECT l.object_type, l.object_id, l.item_key FROM source_links l "
+                    "JOIN unnest(CAST(:types AS text[]), CAST(:ids AS text[])) AS s(t, i) "
+                    "ON l.object_type = s.t AND l.object_id = s.i WHERE l.firm_id = :f"
+                ),
+                {"f": firm, "types": [t for t, _ in pairs], "ids": [i for _, i in pairs]},
+            )
+            for row in found:
+                self._links[(firm, row.object_type, row.object_id)] = str(row.item_key)
+
+    def posted(self, firm: str, journal_id: Any, lines: list[dict[str, Any]]) -> None:
+        """Lines of a journal of this batch, for a reversal later in it."""
+        self._lines[(firm, journal_id)] = lines
+
+    def item_for(self, firm: str, journal: ledger.JournalPosted, line: ledger.JournalLine) -> str:
+        if journal.reverses_journal_id is not None:
+            matching = sorted(
+                (
+                    original
+                    for original in self._lines.get((firm, journal.reverses_journal_id), [])
+                    if original["account_code"] == line.account_code
+                    and original["matter_id"] == line.matter_id
+                ),
+                key=lambda original: (original["item_key"] is None, original["line_no"]),
+            )
+            if matching and matching[0]["item_key"] is not None:
+                return str(matching[0]["item_key"])
+        source = journal.source
+        if source.system == "clio":
+            linked = self._links.get((firm, source.object_type, source.object_id))
+            if linked is not None:
+                return linked
+        return postings.source_key(source.system, source.object_type, source.object_id)
 
 
 # --- Clio: names, bills, invoices, work, and the sync summary ---------------------------------
@@ -639,21 +757,23 @@ async def _upsert(
 
 
 async def _audit(session: AsyncSession, event: Envelope[EventPayload]) -> None:
+    await session.execute(audit_log.insert().values(**_audit_row(event)))
+
+
+def _audit_row(event: Envelope[EventPayload]) -> dict[str, Any]:
     entry = audit_entry(event)
-    await session.execute(
-        audit_log.insert().values(
-            firm_id=event.firm_id,
-            occurred_at=entry.occurred_at,
-            event_id=event.id,
-            event_type=event.type,
-            actor=entry.actor,
-            action=entry.action,
-            entity_type=entry.entity_type,
-            entity_id=entry.entity_id,
-            reason=entry.reason,
-            source_ref=entry.source_ref,
-            summary=entry.summary,
-        )
+    return dict(
+        firm_id=event.firm_id,
+        occurred_at=entry.occurred_at,
+        event_id=event.id,
+        event_type=event.type,
+        actor=entry.actor,
+        action=entry.action,
+        entity_type=entry.entity_type,
+        entity_id=entry.entity_id,
+        reason=entry.reason,
+        source_ref=entry.source_ref,
+        summary=entry.summary,
     )
 
 

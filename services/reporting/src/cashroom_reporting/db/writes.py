@@ -174,3 +174,221 @@ async def rekey_items(
         {"firm_id": firm_id, "old": old_key},
     )
     await session.execute(RECOMPUTE_ITEMS_SQL, {"firm_id": firm_id, "item_key": new_key})
+
+
+# --- a batch of journals at once (the live consumer's unit of work) --------------------------
+#
+# The keys carry the firm and the currency: ``(firm, *key, currency)`` with ``key`` an account
+# code (accounts), a matter, side and account code (matters) or a VAT tag. Every statement takes
+# the batch as arrays (``unnest``), so a batch costs a few statements whatever its size.
+
+DailyKey = tuple[Any, ...]
+_NO_LATER_DAY = date.max
+
+
+def _bulk_daily_sql(daily: str, current: str, keys: Sequence[str]) -> str:
+    """Each batch row is one key and day with the day's movement, the batch's running sums for
+    the key through that day, and the key's next day in the batch. An existing row from that day
+    up to (not including) the next gets the running sums added to its cumulative sums (and the
+    day's movement if it is that day); a missing day row is created from the last earlier row's
+    cumulative sums as they were before the batch plus the running sums. Every part of one
+    statement sees the table as it was before it, so no row is moved twice."""
+    arrays = ", ".join(
+        [
+            "CAST(:firm_id AS text[])",
+            *(f"CAST(:{k} AS {_TYPES[k]}[])" for k in keys),
+            "CAST(:currency AS text[])",
+            "CAST(:day AS date[])",
+            "CAST(:next_day AS date[])",
+            *(f"CAST(:{n} AS bigint[])" for n in ("debit", "credit", "run_debit", "run_credit")),
+        ]
+    )
+    names = ", ".join(
+        [
+            "firm_id",
+            *keys,
+            "currency",
+            "day",
+            "next_day",
+            "debit",
+            "credit",
+            "run_debit",
+            "run_credit",
+        ]
+    )
+    cols = ", ".join(keys)
+    b_cols = ", ".join(f"b.{k}" for k in keys)
+
+    def same(alias: str) -> str:
+        return " AND ".join(f"{alias}.{k} = b.{k}" for k in ["firm_id", *keys, "currency"])
+
+    return f"""
+WITH b AS (
+    SELECT * FROM unnest({arrays}) AS b({names})
+), later AS (
+    UPDATE {daily} AS t SET
+        debit = t.debit + CASE WHEN t.day = b.day THEN b.debit ELSE 0 END,
+        credit = t.credit + CASE WHEN t.day = b.day THEN b.credit ELSE 0 END,
+        cum_debit = t.cum_debit + b.run_debit,
+        cum_credit = t.cum_credit + b.run_credit
+    FROM b
+    WHERE {same("t")} AND t.day >= b.day AND t.day < b.next_day
+    RETURNING 1
+), new_days AS (
+    INSERT INTO {daily} (firm_id, {cols}, currency, day, debit, credit, cum_debit, cum_credit)
+    SELECT b.firm_id, {b_cols}, b.currency, b.day, b.debit, b.credit,
+           COALESCE(prev.cum_debit, 0) + b.run_debit, COALESCE(prev.cum_credit, 0) + b.run_credit
+    FROM b
+    LEFT JOIN LATERAL (
+        SELECT p.cum_debit, p.cum_credit FROM {daily} AS p
+        WHERE {same("p")} AND p.day < b.day
+        ORDER BY p.day DESC LIMIT 1
+    ) AS prev ON true
+    WHERE NOT EXISTS (SELECT 1 FROM {daily} AS e WHERE {same("e")} AND e.day = b.day)
+    RETURNING 1
+)
+INSERT INTO {current} AS c
+    (firm_id, {cols}, currency, debit_total, credit_total, first_movement_on, last_movement_on)
+SELECT b.firm_id, {b_cols}, b.currency, SUM(b.debit), SUM(b.credit), MIN(b.day), MAX(b.day)
+FROM b GROUP BY b.firm_id, {b_cols}, b.currency
+ON CONFLICT (firm_id, {cols}, currency) DO UPDATE SET
+    debit_total = c.debit_total + EXCLUDED.debit_total,
+    credit_total = c.credit_total + EXCLUDED.credit_total,
+    first_movement_on = LEAST(c.first_movement_on, EXCLUDED.first_movement_on),
+    last_movement_on = GREATEST(c.last_movement_on, EXCLUDED.last_movement_on)
+"""
+
+
+BULK_ACCOUNT_SQL = text(_bulk_daily_sql("account_daily", "account_balances", ["account_code"]))
+BULK_MATTER_SQL = text(
+    _bulk_daily_sql("matter_daily", "matter_balances", ["matter_id", "side", "account_code"])
+)
+
+
+def _daily_arrays(
+    keys: Sequence[str], movements: Mapping[tuple[DailyKey, date], Movement]
+) -> dict[str, list[Any]]:
+    """The batch's movements per key and day as the columns ``_bulk_daily_sql`` reads, with
+    each key's running sums through each of its days and its next day in the batch."""
+    by_key: dict[DailyKey, list[tuple[date, Movement]]] = {}
+    for (key, day), movement in sorted(movements.items()):
+        by_key.setdefault(key, []).append((day, movement))
+    names = ["firm_id", *keys, "currency", "day", "next_day", "debit", "credit"]
+    columns: dict[str, list[Any]] = {n: [] for n in [*names, "run_debit", "run_credit"]}
+    for key, days in by_key.items():
+        run_debit = run_credit = 0
+        for number, (day, movement) in enumerate(days):
+            run_debit += movement.debit
+            run_credit += movement.credit
+            later = days[number + 1][0] if number + 1 < len(days) else _NO_LATER_DAY
+            values = [*key, day, later, movement.debit, movement.credit, run_debit, run_credit]
+            for name, value in zip([*names, "run_debit", "run_credit"], values, strict=True):
+                columns[name].append(value)
+    return columns
+
+
+async def move_accounts_in_bulk(
+    session: AsyncSession, movements: Mapping[tuple[DailyKey, date], Movement]
+) -> None:
+    """``movements``: ((firm, account code, currency), day) → the batch's movement."""
+    if movements:
+        await session.execute(BULK_ACCOUNT_SQL, _daily_arrays(["account_code"], movements))
+
+
+async def move_matters_in_bulk(
+    session: AsyncSession, movements: Mapping[tuple[DailyKey, date], Movement]
+) -> None:
+    """``movements``: ((firm, matter, side, account code, currency), day) → movement."""
+    if movements:
+        await session.execute(
+            BULK_MATTER_SQL, _daily_arrays(["matter_id", "side", "account_code"], movements)
+        )
+
+
+BULK_VAT_SQL = text("""
+INSERT INTO vat_daily AS v (firm_id, vat_code, currency, day, debit, credit)
+SELECT * FROM unnest(CAST(:firm_id AS text[]), CAST(:vat_code AS text[]),
+                     CAST(:currency AS text[]), CAST(:day AS date[]), CAST(:debit AS bigint[]),
+                     CAST(:credit AS bigint[]))
+ON CONFLICT (firm_id, vat_code, currency, day) DO UPDATE SET
+    debit = v.debit + EXCLUDED.debit, credit = v.credit + EXCLUDED.credit
+""")
+
+
+async def move_vat_in_bulk(
+    session: AsyncSession, movements: Mapping[tuple[DailyKey, date], Movement]
+) -> None:
+    """``movements``: ((firm, VAT tag, currency), day) → the batch's movement."""
+    if not movements:
+        return
+    columns: dict[str, list[Any]] = {
+        n: [] for n in ("firm_id", "vat_code", "currency", "day", "debit", "credit")
+    }
+    for ((firm, vat_code, currency), day), movement in sorted(movements.items()):
+        for name, value in zip(
+            columns, (firm, vat_code, currency, day, movement.debit, movement.credit), strict=True
+        ):
+            columns[name].append(value)
+    await session.execute(BULK_VAT_SQL, columns)
+
+
+BULK_ITEM_SQL = text("""
+INSERT INTO ledger_items AS i
+    (firm_id, account_code, item_key, currency, matter_id, opened_on, debit_total, credit_total,
+     last_movement_on, closed_on)
+SELECT b.firm_id, b.account_code, b.item_key, b.currency, b.matter_id, b.opened_on, b.debit,
+       b.credit, b.last_on, CASE WHEN b.debit = b.credit THEN b.last_on END
+FROM unnest(CAST(:firm_id AS text[]), CAST(:account_code AS text[]), CAST(:item_key AS text[]),
+            CAST(:currency AS text[]), CAST(:matter_id AS bigint[]), CAST(:opened_on AS date[]),
+            CAST(:debit AS bigint[]), CAST(:credit AS bigint[]), CAST(:last_on AS date[]))
+     AS b(firm_id, account_code, item_key, currency, matter_id, opened_on, debit, credit, last_on)
+ON CONFLICT (firm_id, account_code, item_key, currency) DO UPDATE SET
+    matter_id = LEAST(i.matter_id, EXCLUDED.matter_id),
+    opened_on = LEAST(i.opened_on, EXCLUDED.opened_on),
+    debit_total = i.debit_total + EXCLUDED.debit_total,
+    credit_total = i.credit_total + EXCLUDED.credit_total,
+    last_movement_on = GREATEST(i.last_movement_on, EXCLUDED.last_movement_on),
+    closed_on = CASE
+        WHEN i.debit_total + EXCLUDED.debit_total = i.credit_total + EXCLUDED.credit_total
+        THEN GREATEST(i.last_movement_on, EXCLUDED.last_movement_on)
+    END
+""")
+
+
+async def move_items_in_bulk(session: AsyncSession, lines: Sequence[Mapping[str, Any]]) -> None:
+    """The batch's control lines (journal-line rows with their ``item_key``), summed per item
+    first: the same end state as moving the item line by line (``ITEM_SQL``)."""
+    items: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    for line in lines:
+        key = (line["firm_id"], line["account_code"], line["item_key"], line["currency"])
+        day, matter = line["posted_on"], line["matter_id"]
+        item = items.get(key)
+        if item is None:
+            items[key] = dict(
+                matter_id=matter,
+                opened_on=day,
+                debit=line["debit"],
+                credit=line["credit"],
+                last_on=day,
+            )
+            continue
+        if matter is not None:  # LEAST ignores nulls
+            item["matter_id"] = (
+                matter if item["matter_id"] is None else min(item["matter_id"], matter)
+            )
+        item["opened_on"] = min(item["opened_on"], day)
+        item["last_on"] = max(item["last_on"], day)
+        item["debit"] += line["debit"]
+        item["credit"] += line["credit"]
+    if not items:
+        return
+    names = ["firm_id", "account_code", "item_key", "currency"]
+    columns: dict[str, list[Any]] = {
+        n: [] for n in [*names, "matter_id", "opened_on", "debit", "credit", "last_on"]
+    }
+    for key, item in sorted(items.items()):
+        for name, value in zip(names, key, strict=True):
+            columns[name].append(value)
+        for name, value in item.items():
+            columns[name].append(value)
+    await session.execute(BULK_ITEM_SQL, columns)
