@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from fastapi import FastAPI
 from sqlalchemy import text
 
@@ -62,6 +62,7 @@ async def running_service(infrastructure: Infrastructure) -> AsyncIterator[Servi
         outbox_poll_seconds=0.2,
         auth_signing_key=KEY,
     )
+    await start_at_the_end(settings)
     app = build(settings)
     runtime = app.state.runtime
     await runtime.start()
@@ -69,6 +70,31 @@ async def running_service(infrastructure: Infrastructure) -> AsyncIterator[Servi
         yield Service(app, runtime.db, settings)
     finally:
         await runtime.stop()
+
+
+async def start_at_the_end(settings: Settings) -> None:
+    """Commit the group's offsets at the end of the topics it consumes: other packages' tests
+    share them, and their history (firms this ledger never set up) is none of these tests'
+    business."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=settings.consumer_group,
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    try:
+        partitions = []
+        for topic in (CLIO_EVENTS, RECONCILIATION_EVENTS):
+            found = consumer.partitions_for_topic(topic)
+            if not found:
+                await consumer._client.force_metadata_update()
+                found = consumer.partitions_for_topic(topic) or set()
+            partitions += [TopicPartition(topic, p) for p in sorted(found)]
+        consumer.assign(partitions)
+        await consumer.seek_to_end(*partitions)
+        await consumer.commit({tp: await consumer.position(tp) for tp in partitions})
+    finally:
+        await consumer.stop()
 
 
 def firm_id() -> str:
