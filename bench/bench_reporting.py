@@ -472,7 +472,13 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
 
 
 async def measure(
-    lines: int, database_url: str, *, samples: int = 20, incremental: int = 300
+    lines: int,
+    database_url: str,
+    *,
+    samples: int = 20,
+    incremental: int = 300,
+    batch: int = 100,
+    reports: bool = True,
 ) -> dict[str, Any]:
     schema = f"bench_reporting_{uuid.uuid4().hex[:8]}"
     settings = Settings(service_name=schema, database_url=database_url, auth_signing_key=KEY)
@@ -580,10 +586,13 @@ async def measure(
                 count = await session.scalar(text(f"SELECT COUNT(*) FROM {table}"))
                 result[f"rows_{table}"] = int(count or 0)
 
-        result["reports"] = await _report_latencies(db, settings, samples)
-        result["full_scan_for_comparison"] = await _scan_latencies(db, samples=max(3, samples // 4))
-        result["incremental_handler"] = await _incremental(db, incremental, 7)
-        result["incremental_handler_backdated"] = await _incremental(db, incremental, DAYS)
+        if reports:
+            result["reports"] = await _report_latencies(db, settings, samples)
+            result["full_scan_for_comparison"] = await _scan_latencies(
+                db, samples=max(3, samples // 4)
+            )
+        result["incremental_handler"] = await _incremental(db, incremental, 7, batch)
+        result["incremental_handler_backdated"] = await _incremental(db, incremental, DAYS, batch)
     finally:
         async with db.transaction() as session:
             await session.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
@@ -678,10 +687,11 @@ async def _scan_latencies(db: Database, samples: int) -> dict[str, Any]:
     return out
 
 
-async def _incremental(db: Database, journals: int, spread_days: int) -> dict[str, Any]:
-    """Bills applied through the real handler, in the consumer's batches of 100, dated within the
-    last ``spread_days`` days: a back-dated journal also moves the cumulative sums of every later
-    day of its nominals and matter, so the older the date the more rows it touches."""
+async def _incremental(db: Database, journals: int, spread_days: int, batch: int) -> dict[str, Any]:
+    """Bills applied through the real handler, in batches of ``batch`` events (one unit of work
+    each, as the consumer hands them over; it takes up to 500), dated within the last
+    ``spread_days`` days: a back-dated journal also moves the cumulative sums of every later day
+    of its nominals and matter, so the older the date the more rows it touches."""
     rng = random.Random(11 + spread_days)
     events: list[Envelope[EventPayload]] = []
     for n in range(journals):
@@ -720,30 +730,40 @@ async def _incremental(db: Database, journals: int, spread_days: int) -> dict[st
         )
         events.append(new_event(payload, firm_id=FIRM, source="bench"))
     began = time.perf_counter()
-    for start in range(0, len(events), 100):  # the consumer's batches: one transaction each
+    for start in range(0, len(events), batch):  # the consumer's batches: one transaction each
         async with db.unit_of_work() as uow:
-            for event in events[start : start + 100]:
+            for event in events[start : start + batch]:
                 await handle(uow, event)
             await uow.commit()
     elapsed = time.perf_counter() - began
     return {
         "dated_within_last_days": spread_days,
         "journals": journals,
+        "batch": batch,
         "seconds": round(elapsed, 2),
         "journals_per_s": round(journals / elapsed, 1),
     }
 
 
 def run(
-    lines: int, database_url: str | None = None, *, samples: int = 20, incremental: int = 300
+    lines: int,
+    database_url: str | None = None,
+    *,
+    samples: int = 20,
+    incremental: int = 300,
+    batch: int = 100,
+    reports: bool = True,
 ) -> dict[str, Any]:
     """Measure at ``lines`` journal lines; an embedded PostgreSQL unless ``database_url``."""
+    options: dict[str, Any] = dict(
+        samples=samples, incremental=incremental, batch=batch, reports=reports
+    )
     if database_url is not None:
-        return asyncio.run(measure(lines, database_url, samples=samples, incremental=incremental))
+        return asyncio.run(measure(lines, database_url, **options))
     from cashroom_chassis.embedded import EmbeddedPostgres
 
     with EmbeddedPostgres() as postgres:
-        return asyncio.run(measure(lines, postgres.url, samples=samples, incremental=incremental))
+        return asyncio.run(measure(lines, postgres.url, **options))
 
 
 def main() -> None:
@@ -752,10 +772,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--lines", type=int, default=1_000_000)
     parser.add_argument("--samples", type=int, default=20)
-    args = parser.parse_args()
-    print(
-        json.dumps(run(args.lines, os.environ.get("DATABASE_URL"), samples=args.samples), indent=2)
+    parser.add_argument(
+        "--journals", type=int, default=300, help="journals through the incremental handler"
     )
+    parser.add_argument("--batch", type=int, default=100, help="events per unit of work")
+    parser.add_argument(
+        "--no-reports", action="store_true", help="time the incremental handler only"
+    )
+    args = parser.parse_args()
+    result = run(
+        args.lines,
+        os.environ.get("DATABASE_URL"),
+        samples=args.samples,
+        incremental=args.journals,
+        batch=args.batch,
+        reports=not args.no_reports,
+    )
+    print(json.dumps(result, indent=2))
 
 
 if __name__ == "__main__":

@@ -31,7 +31,6 @@ from cashroom_reporting.db.tables import (
     exceptions,
     firms,
     journal_lines,
-    journals,
     matters,
     period_locks,
     purchase_invoices,
@@ -296,40 +295,57 @@ class JournalBatch:
         await writes.move_items_in_bulk(session, [r for r in rows if r["item_key"] is not None])
 
 
+_JOURNAL_COLUMNS = {
+    "firm_id": "text",
+    "journal_id": "uuid",
+    "posted_on": "date",
+    "kind": "text",
+    "narrative": "text",
+    "source_system": "text",
+    "source_type": "text",
+    "source_id": "text",
+    "source_version": "text",
+    "reverses_journal_id": "uuid",
+    "reason": "text",
+    "entered_by": "text",
+    "event_id": "uuid",
+    "event_time": "timestamptz",
+}
+_STORE_JOURNALS = text(
+    f"INSERT INTO journals ({', '.join(_JOURNAL_COLUMNS)}) "
+    "SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _JOURNAL_COLUMNS.items())
+    + ") ON CONFLICT (firm_id, journal_id) DO NOTHING RETURNING firm_id, journal_id"
+)
+
+
 async def _store_journals(
     session: AsyncSession, batch: list[tuple[Envelope[EventPayload], ledger.JournalPosted]]
 ) -> set[tuple[str, Any]]:
-    """Insert the journals not stored yet; the (firm, journal) pairs that were new."""
-    stored: set[tuple[str, Any]] = set()
-    for start in range(0, len(batch), 1000):  # well under the 32,767 parameters of a statement
-        inserted = await session.execute(
-            insert(journals)
-            .values(
-                [
-                    dict(
-                        firm_id=event.firm_id,
-                        journal_id=journal.journal_id,
-                        posted_on=journal.posted_on,
-                        kind=journal.kind,
-                        narrative=journal.narrative,
-                        source_system=journal.source.system,
-                        source_type=journal.source.object_type,
-                        source_id=journal.source.object_id,
-                        source_version=journal.source.version,
-                        reverses_journal_id=journal.reverses_journal_id,
-                        reason=journal.reason,
-                        entered_by=journal.entered_by,
-                        event_id=event.id,
-                        event_time=event.time,
-                    )
-                    for event, journal in batch[start : start + 1000]
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=["firm_id", "journal_id"])
-            .returning(journals.c.firm_id, journals.c.journal_id)
+    """Insert the journals not stored yet (one statement); the (firm, journal) pairs that were
+    new."""
+    columns: dict[str, list[Any]] = {name: [] for name in _JOURNAL_COLUMNS}
+    for event, journal in batch:
+        values = (
+            event.firm_id,
+            journal.journal_id,
+            journal.posted_on,
+            journal.kind,
+            journal.narrative,
+            journal.source.system,
+            journal.source.object_type,
+            journal.source.object_id,
+            journal.source.version,
+            journal.reverses_journal_id,
+            journal.reason,
+            journal.entered_by,
+            event.id,
+            event.time,
         )
-        stored.update((row.firm_id, row.journal_id) for row in inserted)
-    return stored
+        for name, value in zip(_JOURNAL_COLUMNS, values, strict=True):
+            columns[name].append(value)
+    inserted = await session.execute(_STORE_JOURNALS, columns)
+    return {(row.firm_id, row.journal_id) for row in inserted}
 
 
 class _ItemFinder:
