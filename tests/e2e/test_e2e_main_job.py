@@ -105,6 +105,25 @@ class Cashroom:
         oracle: dict[str, Any] = answer.json()
         return oracle
 
+    def control(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        """A change made in Clio (the sandbox's control API stands for the Clio user)."""
+        answer = httpx.request(method, f"{self.sandbox}/_control{path}", json=body, timeout=60)
+        assert answer.status_code < 400, answer.text
+        return answer.json()["data"]
+
+    def clio(self, path: str, **params: Any) -> list[dict[str, Any]]:
+        """What Clio's API shows (as the firm's Clio user sees it)."""
+        token = httpx.post(f"{self.sandbox}/_control/tokens", json={}, timeout=10).json()
+        answer = httpx.get(
+            f"{self.sandbox}/api/v4/{path}",
+            params=params,
+            headers={"Authorization": f"Bearer {token['access_token']}"},
+            timeout=60,
+        )
+        answer.raise_for_status()
+        data: list[dict[str, Any]] = answer.json()["data"]
+        return data
+
     def sync(self, *, full: bool) -> dict[str, Any]:
         state = run_sync(self.api, Console(file=io.StringIO()), full=full, wait=True)
         self.wait_for_reports()
@@ -393,3 +412,61 @@ def test_a_second_full_sync_changes_nothing(cashroom: Cashroom) -> None:
     statuses = Counter(line["status"] for line in cashroom.log_lines(sync_id=state["sync_id"]))
     assert set(statuses) == {"unchanged"}, statuses
     assert_books_equal_oracle(cashroom, cashroom.oracle())
+
+
+def test_changes_made_in_clio_reach_the_books_through_an_incremental_sync(
+    cashroom: Cashroom,
+) -> None:
+    """As a Clio user would: raise and approve two bills (synced), then void one, edit the other
+    (Clio lets an approved bill be edited until a payment is allocated to it), pay it in part
+    from client money, take a client receipt, pay client money out and record a disbursement
+    without a vendor. Each incremental sync leaves the books equal to the oracle of the changed
+    data."""
+    c = cashroom
+    before = c.oracle()
+    rich = max(before["matters"], key=lambda m: m["client_balance"])
+    assert rich["client_balance"] > 100_000  # enough client money for the payments below
+    matter_id = rich["matter_id"]
+
+    def raise_bill(hours: str, price: str) -> dict[str, Any]:
+        work = c.control(
+            "POST", "/time_entries", {"matter_id": matter_id, "hours": hours, "price": price}
+        )
+        bill: dict[str, Any] = c.control(
+            "POST",
+            "/bills",
+            {"matter_id": matter_id, "activity_ids": [work["id"]], "state": "awaiting_payment"},
+        )
+        return bill
+
+    to_void = raise_bill("2", "240.00")
+    to_edit = raise_bill("1.5", "300.00")
+    c.sync(full=False)
+    raised = c.oracle()
+    assert raised["totals"]["bills_posted"] == before["totals"]["bills_posted"] + 2
+    assert_books_equal_oracle(c, raised)
+
+    c.control("POST", f"/bills/{to_void['id']}/void")
+    lines = c.clio("line_items.json", bill_id=to_edit["id"], fields="id,price,quantity,kind")
+    service = next(item for item in lines if item["kind"] == "Service")
+    c.control(
+        "PATCH",
+        f"/bills/{to_edit['id']}",
+        {"line_items": [{"id": service["id"], "price": "320.00"}]},
+    )
+    c.control(
+        "POST", "/payments", {"bill_id": to_edit["id"], "amount": "100.00", "source": "trust"}
+    )
+    c.control("POST", "/trust/receipts", {"matter_id": matter_id, "amount": "1234.56"})
+    c.control("POST", "/trust/payments", {"matter_id": matter_id, "amount": "300.00"})
+    c.control(
+        "POST",
+        "/expense_entries",
+        {"matter_id": matter_id, "type": "HardCostEntry", "price": "85.00"},
+    )
+    c.sync(full=False)
+    after = c.oracle()
+    # The changes moved the oracle's figures: one bill fewer, client money in and out.
+    assert after["totals"]["bills_posted"] == raised["totals"]["bills_posted"] - 1
+    assert after["totals"]["trust_receipts"] == raised["totals"]["trust_receipts"] + 123456
+    assert_books_equal_oracle(c, after)
