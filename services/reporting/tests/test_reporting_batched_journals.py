@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
+from aiokafka import ConsumerRecord
 from reporting_fixtures import apply_all
 from reporting_scenario import (
     M_ONEILL,
@@ -27,9 +28,10 @@ from reporting_scenario import (
 from sqlalchemy import text
 
 from cashroom_chassis.db import Database
-from cashroom_contracts.envelope import Envelope, EventPayload
+from cashroom_contracts.envelope import Envelope, EventPayload, encode_event
 from cashroom_contracts.events import clio, ledger
 from cashroom_reporting import chart_of_accounts
+from cashroom_reporting.consumer import ReportingConsumer
 from cashroom_reporting.db import queries, recompute
 from cashroom_reporting.handlers import handle
 
@@ -189,3 +191,49 @@ async def test_the_scenario_in_batches_leaves_the_rows_it_leaves_one_event_at_a_
     # every journal again, in new events and one batch: each is a repeat and changes nothing
     await apply_in_one_unit_of_work(db, [envelope(batched, p, n) for n, p in enumerate(journals)])
     assert await snapshot(db, batched) == expected
+
+
+def consumer_record(topic: str, partition: int, offset: int, event: Envelope[EventPayload]) -> Any:
+    value = encode_event(event)
+    return ConsumerRecord(
+        topic, partition, offset, 0, 0, event.firm_id.encode(), value, None, 0, len(value), ()
+    )
+
+
+async def test_the_consumer_records_each_partitions_last_offset_once_per_batch(
+    db: Database,
+) -> None:
+    firm = FIRM + "-positions"
+    consumer = ReportingConsumer(
+        db=db, dead_letter_producer=None, topics=["ledger"], handler=handle, group_id="test"
+    )
+    first, second, third = (
+        envelope(firm, receipt(date(2025, 3, day), 100 * day, f"p{day}"), day) for day in (1, 2, 3)
+    )
+    await consumer.handle_records(
+        [
+            consumer_record("ledger", 0, 40, first),
+            consumer_record("ledger", 1, 7, second),
+            consumer_record("ledger", 0, 41, third),
+        ]
+    )
+    assert consumer.processed == 3
+    async with db.transaction() as session:
+        rows = await session.execute(
+            text(
+                'SELECT topic, partition, "offset", event_time FROM positions '
+                "WHERE firm_id = :f ORDER BY partition"
+            ),
+            {"f": firm},
+        )
+        assert [tuple(r) for r in rows] == [
+            ("ledger", 0, 41, third.time),
+            ("ledger", 1, 7, second.time),
+        ]
+        balance = await session.scalar(
+            text(
+                "SELECT debit_total FROM account_balances WHERE firm_id = :f AND account_code = '1100'"
+            ),
+            {"f": firm},
+        )
+        assert balance == 100 + 200 + 300

@@ -12,6 +12,8 @@
 from __future__ import annotations
 
 import weakref
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiokafka import ConsumerRecord
@@ -42,6 +44,37 @@ async def record_position(
     )
 
 
+PositionKey = tuple[str, str, int]  # firm, topic, partition
+
+_RECORD_POSITIONS = text("""
+INSERT INTO positions AS p (firm_id, topic, partition, "offset", event_time)
+SELECT * FROM unnest(CAST(:firm_id AS text[]), CAST(:topic AS text[]), CAST(:partition AS int[]),
+                     CAST(:offset AS bigint[]), CAST(:event_time AS timestamptz[]))
+ON CONFLICT (firm_id, topic, partition) DO UPDATE SET
+    "offset" = GREATEST(p."offset", EXCLUDED."offset"),
+    event_time = GREATEST(p.event_time, EXCLUDED.event_time)
+""")
+
+
+async def record_positions(
+    session: AsyncSession, positions: dict[PositionKey, tuple[int, datetime]]
+) -> None:
+    """Several positions at once: (firm, topic, partition) → (last offset, latest event time)."""
+    if not positions:
+        return
+    keys = sorted(positions)
+    await session.execute(
+        _RECORD_POSITIONS,
+        {
+            "firm_id": [firm for firm, _, _ in keys],
+            "topic": [topic for _, topic, _ in keys],
+            "partition": [partition for _, _, partition in keys],
+            "offset": [positions[key][0] for key in keys],
+            "event_time": [positions[key][1] for key in keys],
+        },
+    )
+
+
 async def firm_is_rebuilding(session: AsyncSession, firm_id: str) -> bool:
     """Make sure the firm has its row, share-lock it for this transaction, and say whether a
     rebuild has the firm."""
@@ -52,26 +85,36 @@ async def firm_is_rebuilding(session: AsyncSession, firm_id: str) -> bool:
     return bool(rebuilding)
 
 
+@dataclass
+class _Batch:
+    """What the consumer keeps about one unit of work: each firm's gate, the last positions."""
+
+    gates: dict[str, bool] = field(default_factory=dict)
+    positions: dict[PositionKey, tuple[int, datetime]] = field(default_factory=dict)
+
+
 class ReportingConsumer(EventConsumer):
     """An ``EventConsumer`` whose every event also records its position, and which skips the
     events of a firm that is being rebuilt."""
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._gates: weakref.WeakKeyDictionary[UnitOfWork, dict[str, bool]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._batches: weakref.WeakKeyDictionary[UnitOfWork, _Batch] = weakref.WeakKeyDictionary()
 
     async def _apply(
         self, uow: UnitOfWork, record: ConsumerRecord[Any, Any], event: Envelope[EventPayload]
     ) -> None:
-        gates = self._gates.setdefault(uow, {})
+        batch = self._batches.get(uow)
+        if batch is None:
+            batch = self._batches[uow] = _Batch()
+            session, positions = uow.session, batch.positions
+            uow.before_commit(lambda: record_positions(session, positions))
         firm = event.firm_id
-        if firm not in gates:
-            gates[firm] = await firm_is_rebuilding(uow.session, firm)
-        if gates[firm]:
+        if firm not in batch.gates:
+            batch.gates[firm] = await firm_is_rebuilding(uow.session, firm)
+        if batch.gates[firm]:
             return  # the rebuild reads this event from the topic itself
         await super()._apply(uow, record, event)
-        await record_position(
-            uow.session, firm, record.topic, record.partition, record.offset, event
-        )
+        key = (firm, record.topic, record.partition)
+        offset, time = batch.positions.get(key, (record.offset, event.time))
+        batch.positions[key] = (max(offset, record.offset), max(time, event.time))
