@@ -31,7 +31,7 @@ from rich.table import Table
 from cashroom_chassis.auth import Role
 from cashroom_cli.client import Api, ServiceError
 from cashroom_cli.flows import link_clio, run_sync
-from cashroom_cli.output import Format, emit, is_report, render_report
+from cashroom_cli.output import Format, cell, emit, is_report, render_report
 from cashroom_cli.stack import Stack, running_stack
 from cashroom_cli.target import Target
 
@@ -118,12 +118,36 @@ def run_demo(
                 console.rule("Bank statements and reconciliation")
                 _reconcile_from_sandbox(client, console, stack)
             console.rule("Reports")
-            for name, title in (
-                ("trial-balance", "Trial balance"),
-                ("client-ledger-balances", "Client ledger balances (three-way tie-out)"),
-                ("breach-register", "Breach register"),
-            ):
-                _print_report(client, console, name, title)
+            _print_report(client, console, "trial-balance")
+            _print_report(
+                client,
+                console,
+                "client-ledger-balances",
+                columns=(
+                    "matter_ref",
+                    "client_name",
+                    "client_balance",
+                    "office_balance",
+                    "unbilled_disbursements",
+                ),
+            )
+            _print_report(
+                client,
+                console,
+                "breach-register",
+                columns=(
+                    "client_name",
+                    "matter_ref",
+                    "client_balance",
+                    "shortfall",
+                    "raised_on",
+                    "kind",
+                    "amount",
+                    "status",
+                    "resolved_by",
+                    "detected_on",
+                ),
+            )
             summary = client.get(
                 "connector", client.firm_path("/sync-log/summary"), role=Role.VIEWER
             )
@@ -253,20 +277,20 @@ def _reconcile_from_sandbox(client: Api, console: Console, stack: Stack) -> None
             params={"as_of": item["as_of"]},
             role=Role.VIEWER,
         )
+        console.print(
+            f"{figures.get('name', item['name'])} ({account}): auto-matched "
+            f"{(matched or {}).get('matched', 0)}, {(matched or {}).get('lines_unmatched', 0)} "
+            f"statement lines unmatched, unexplained {cell(figures.get('unexplained_total'))}"
+        )
         rows.append(
             {
-                "account": f"{figures.get('name', item['name'])} ({account})",
-                "kind": figures.get("account_kind"),
+                "account": f"{account} {figures.get('account_kind')}",
                 "as of": item["as_of"],
-                "matched now": (matched or {}).get("matched", 0),
-                "lines unmatched": (matched or {}).get("lines_unmatched", 0),
-                "statement": figures.get("statement_balance"),
                 "adjusted bank": figures.get("adjusted_bank_balance"),
                 "cashbook": figures.get("cashbook_balance"),
                 "client ledgers": figures.get("client_ledgers_total"),
                 "difference": figures.get("difference"),
-                "three-way difference": figures.get("three_way_difference"),
-                "unexplained": figures.get("unexplained_total"),
+                "3-way diff.": figures.get("three_way_difference"),
             }
         )
     emit(
@@ -277,12 +301,14 @@ def _reconcile_from_sandbox(client: Api, console: Console, stack: Stack) -> None
     )
 
 
-def _print_report(client: Api, console: Console, name: str, title: str) -> None:
+def _print_report(
+    client: Api, console: Console, name: str, *, columns: tuple[str, ...] | None = None
+) -> None:
     data = client.get("reporting", client.firm_path(f"/reports/{name}"), role=Role.VIEWER)
     if is_report(data):
-        render_report(data, console, max_rows=25)
+        render_report(data, console, max_rows=20, columns_only=columns)
     else:
-        emit(data, Format.TABLE, title=title, console=console)
+        emit(data, Format.TABLE, title=name, console=console)
 
 
 def _print_urls(console: Console, stack: Stack) -> None:

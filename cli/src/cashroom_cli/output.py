@@ -94,7 +94,13 @@ def is_report(data: Any) -> bool:
     return isinstance(data, dict) and "sections" in data and "title" in data
 
 
-def render_report(data: dict[str, Any], console: Console, *, max_rows: int = 40) -> None:
+def render_report(
+    data: dict[str, Any],
+    console: Console,
+    *,
+    max_rows: int = 40,
+    columns_only: tuple[str, ...] | None = None,
+) -> None:
     """A report of the reporting service as a person reads it: heading, key figures, the
     cross-checks with a tick or a cross, then each section as a table (money in the report's
     currency, negative figures shown with a minus)."""
@@ -126,7 +132,11 @@ def render_report(data: dict[str, Any], console: Console, *, max_rows: int = 40)
             )
         )
     for section in data.get("sections") or []:
-        columns = section.get("columns") or []
+        columns = [
+            c
+            for c in section.get("columns") or []
+            if columns_only is None or c["key"] in columns_only
+        ]
         rows = section.get("rows") or []
         table = Table(title=section.get("title"), title_justify="left")
         for column in columns:
