@@ -1,0 +1,118 @@
+"""The cashroom command: data printed as people and tools need it, and every failure one clear
+line with a non-zero exit, never a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from cashroom_chassis.auth import Role, verify_token
+from cashroom_cli.main import app
+from cashroom_cli.output import money_text, render_report
+from cashroom_cli.target import Target, load_target
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def no_stack(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    stack = tmp_path / "stack.json"
+    monkeypatch.setenv("CASHROOM_STACK_FILE", str(stack))
+    for name in ("CASHROOM_FIRM", "CASHROOM_TOKEN", "AUTH_SIGNING_KEY", "REPORTING_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return stack
+
+
+def test_money_is_shown_in_major_units_of_its_currency() -> None:
+    assert money_text({"amount_minor": 123456, "currency": "EUR"}) == "1,234.56 EUR"
+    assert money_text({"amount_minor": -5, "currency": "GBP"}) == "-0.05 GBP"
+    assert money_text({"amount_minor": 1500, "currency": "JPY"}) == "1,500 JPY"
+
+
+def test_without_a_running_cashroom_a_command_says_so_in_one_line() -> None:
+    result = runner.invoke(app, ["report", "trial-balance"])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "no token" in result.output or "no URL for the reporting service" in result.output
+
+
+def test_an_unknown_report_is_named_with_the_choices() -> None:
+    result = runner.invoke(app, ["report", "profit"])
+    assert result.exit_code == 1
+    assert "unknown report 'profit'" in result.output
+    assert "trial-balance" in result.output
+
+
+def test_a_date_that_is_not_a_date_is_refused_before_any_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("REPORTING_URL", "http://127.0.0.1:9")
+    result = runner.invoke(app, ["report", "trial-balance", "--as-of", "31/12/2025"])
+    assert result.exit_code == 1
+    assert "--as-of '31/12/2025' is not a date (YYYY-MM-DD)" in result.output
+
+
+def test_an_unreachable_service_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REPORTING_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("CASHROOM_FIRM", "firm-a")
+    monkeypatch.setenv("AUTH_SIGNING_KEY", "k")
+    result = runner.invoke(app, ["report", "trial-balance"])
+    assert result.exit_code == 1
+    assert "reporting at http://127.0.0.1:9 did not answer" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_the_stack_file_written_by_the_demo_is_what_other_terminals_use(no_stack: Path) -> None:
+    Target(firm_id="firm-a", urls={"ledger": "http://127.0.0.1:1"}, signing_key="key").save()
+    assert oct(no_stack.stat().st_mode & 0o777) == "0o600"  # it holds the signing key
+    target = load_target()
+    assert target.url("ledger") == "http://127.0.0.1:1"
+    principal = verify_token("key", target.bearer(Role.CASHIER))
+    assert (principal.firm_id, principal.role) == ("firm-a", Role.CASHIER)
+
+
+def test_a_token_needs_the_signing_key() -> None:
+    result = runner.invoke(app, ["token", "--firm", "firm-a"])
+    assert result.exit_code == 2
+    assert "set AUTH_SIGNING_KEY" in result.output
+    issued = runner.invoke(
+        app, ["token", "--firm", "firm-a", "--role", "viewer"], env={"AUTH_SIGNING_KEY": "k"}
+    )
+    assert issued.exit_code == 0
+    assert verify_token("k", issued.output.strip()).role is Role.VIEWER
+
+
+def test_settings_need_name_value_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONNECTOR_URL", "http://127.0.0.1:9")
+    result = runner.invoke(app, ["settings", "set", "allow_full_sync"])
+    assert result.exit_code == 1
+    assert "expected NAME=VALUE, got 'allow_full_sync'" in result.output
+
+
+def test_a_report_prints_its_checks_and_money_in_major_units() -> None:
+    report = json.loads(
+        """{"title": "Trial balance", "firm": {"name": "Ní Bhriain & O'Sullivan"},
+        "period": "as at 30 September 2026", "currency": "EUR",
+        "figures": {"total_debit": 250000, "total_credit": 250000},
+        "figure_labels": {"total_debit": "Total debits", "total_credit": "Total credits"},
+        "checks": [{"label": "Debits equal credits", "ok": true, "difference": 0,
+                    "left": {"label": "debits", "amount": 250000},
+                    "right": {"label": "credits", "amount": 250000}}],
+        "sections": [{"title": "Nominal balances",
+                      "columns": [{"key": "code", "label": "Code", "kind": "text"},
+                                  {"key": "debit", "label": "Debit", "kind": "money"},
+                                  {"key": "credit", "label": "Credit", "kind": "money"}],
+                      "rows": [{"code": "1100", "debit": 250000, "credit": null},
+                               {"code": "2100", "debit": null, "credit": 250000}],
+                      "totals": {"code": "Totals", "debit": 250000, "credit": 250000}}]}"""
+    )
+    console = Console(record=True, width=120)
+    render_report(report, console)
+    text = console.export_text()
+    assert "Trial balance — Ní Bhriain & O'Sullivan — as at 30 September 2026" in text
+    assert "✓ Debits equal credits: debits 2,500.00 = credits 2,500.00" in text
+    assert text.count("2,500.00") >= 6  # figures, check, two rows and the totals
