@@ -204,7 +204,7 @@ class JournalBatch:
         pending, self._journals = self._journals, []
         if not pending:
             return
-        await session.execute(audit_log.insert(), [_audit_row(event) for event, _ in pending])
+        await writes.insert_rows(session, audit_log, [_audit_row(event) for event, _ in pending])
         unique: dict[tuple[str, Any], tuple[Envelope[EventPayload], ledger.JournalPosted]] = {}
         for event, journal in pending:
             unique.setdefault((event.firm_id, journal.journal_id), (event, journal))
@@ -262,7 +262,7 @@ class JournalBatch:
             items.posted(firm, journal.journal_id, lines)
             rows.extend(lines)
             links.update((firm, b, c) for b, c in postings.bank_links(journal))
-        await session.execute(journal_lines.insert(), rows)
+        await writes.insert_rows(session, journal_lines, rows)
         if links:
             await session.execute(
                 insert(bank_nominals)

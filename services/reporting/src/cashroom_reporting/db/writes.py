@@ -12,7 +12,8 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Table, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cashroom_reporting.domain.postings import Movement
@@ -184,6 +185,30 @@ async def rekey_items(
 
 DailyKey = tuple[Any, ...]
 _NO_LATER_DAY = date.max
+
+
+_INSERTS: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+
+async def insert_rows(
+    session: AsyncSession, table: Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Append rows (all with the same columns) in one statement, the columns as arrays: for a
+    batch of hundreds of rows much cheaper than a statement of as many ``VALUES`` tuples."""
+    if not rows:
+        return
+    names = tuple(rows[0])
+    statement = _INSERTS.get((table.name, names))
+    if statement is None:
+        dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+        arrays = ", ".join(
+            f"CAST(:{name} AS {table.c[name].type.compile(dialect=dialect)}[])" for name in names
+        )
+        columns = ", ".join(f'"{name}"' for name in names)
+        statement = _INSERTS[(table.name, names)] = text(
+            f"INSERT INTO {table.name} ({columns}) SELECT * FROM unnest({arrays})"
+        )
+    await session.execute(statement, {name: [row[name] for row in rows] for name in names})
 
 
 def _bulk_daily_sql(daily: str, current: str, keys: Sequence[str]) -> str:
