@@ -181,7 +181,7 @@ def minor(money: dict[str, Any]) -> int:
     return int(money["amount_minor"])
 
 
-@pytest.fixture(scope="module", params=["tiny"])
+@pytest.fixture(scope="module", params=["tiny", "small"])
 def cashroom(request: pytest.FixtureRequest) -> Iterator[Cashroom]:
     """The whole of Cashroom wired to the sandbox as ``cashroom demo`` wires it, the firm set up
     in the ledger and the reports, and Clio linked through the real OAuth flow."""
