@@ -13,11 +13,15 @@ from __future__ import annotations
 
 import base64
 import io
+import os
 import secrets
+import subprocess
+import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,7 +29,7 @@ import pytest
 from rich.console import Console
 
 from cashroom_chassis.auth import Role
-from cashroom_cli.client import Api
+from cashroom_cli.client import Api, ServiceError
 from cashroom_cli.demo import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from cashroom_cli.flows import link_clio, run_sync
 from cashroom_cli.stack import Stack, running_stack
@@ -89,8 +93,9 @@ class Cashroom:
     def connector(self, path: str, **params: Any) -> Any:
         return self.api.get("connector", self.api.firm_path(path), role=Role.VIEWER, params=params)
 
-    def oracle(self) -> dict[str, Any]:
-        """The oracle of the sandbox's live data, under the settings the connector syncs with."""
+    def oracle(self, *, vat_on_disbursements: str | None = None) -> dict[str, Any]:
+        """The oracle of the sandbox's live data, under the settings the connector syncs with
+        (or with the VAT on disbursements given)."""
         settings = self.api.get("connector", self.api.firm_path("/settings"))
         query: dict[str, str] = {
             "import_bill_payments": str(settings["import_bill_payments"]).lower(),
@@ -100,6 +105,8 @@ class Cashroom:
             if settings["vat_on_disbursements"] == "let_me_review"
             else "as_clio",
         }
+        if vat_on_disbursements:
+            query["vat_on_disbursements"] = vat_on_disbursements
         if settings["import_transactions_from"]:
             query["cutoff_date"] = str(settings["import_transactions_from"])
         else:
@@ -129,7 +136,17 @@ class Cashroom:
         return data
 
     def sync(self, *, full: bool) -> dict[str, Any]:
-        state = run_sync(self.api, Console(file=io.StringIO()), full=full, wait=True)
+        deadline = time.monotonic() + 300
+        while True:
+            try:
+                state = run_sync(self.api, Console(file=io.StringIO()), full=full, wait=True)
+                break
+            except ServiceError as error:
+                # Clio's webhooks for the changes may have started a sync already: let it
+                # finish, then run ours (which must then find the books already current).
+                if "already running" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(1)
         self.wait_for_reports()
         return state
 
@@ -499,3 +516,49 @@ def test_changes_made_in_clio_reach_the_books_through_an_incremental_sync(
     assert_skips_and_flags_equal_oracle(
         c, after, overdrawn_exceptions=overdrawing_payments_held_or_recorded(c)
     )
+
+
+def test_disbursements_held_for_vat_are_resolved_through_the_cli(
+    cashroom: Cashroom, tmp_path: Path
+) -> None:
+    """The cashier decides, with `cashroom resolve`, that each disbursement held for a VAT
+    review was paid as the client's agent (outside the scope of VAT: no input VAT on it). The
+    disbursements and what was held with them (the bill carrying one, its payments) post as
+    Clio has them, and the books equal the oracle that holds nothing back (``as_clio``)."""
+    c = cashroom
+    held = [
+        line
+        for line in c.log_lines(status="flagged", open_flags="true")
+        if line["reason"] == "disbursement_vat_review"
+    ]
+    assert held, "the firm has no disbursement held for a VAT review"
+    target = c.api.target
+    env = {
+        **os.environ,
+        "CASHROOM_STACK_FILE": str(tmp_path / "no-stack.json"),
+        "CASHROOM_FIRM": target.firm_id,
+        "AUTH_SIGNING_KEY": target.signing_key,
+        **{f"{name.upper()}_URL": url for name, url in target.urls.items()},
+    }
+    cli = str(Path(sys.executable).parent / "cashroom")
+    for line in held:
+        choice = ["choose_vat_treatment", "vat_treatment=outside_scope"]
+        done = subprocess.run(
+            [cli, "resolve", str(line["id"]), *choice],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+    deadline = time.monotonic() + 300
+    while c.connector("/status")["ledger_pending"]:
+        assert time.monotonic() < deadline, "the ledger did not post the resolved lines"
+        time.sleep(1)
+    assert not [
+        line
+        for line in c.log_lines(status="flagged", open_flags="true")
+        if line["reason"] in ("disbursement_vat_review", "held_with_disbursement_under_review")
+    ]
+    c.wait_for_reports()
+    assert_books_equal_oracle(c, c.oracle(vat_on_disbursements="as_clio"))
