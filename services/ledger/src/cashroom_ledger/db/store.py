@@ -1081,7 +1081,7 @@ class StoredState:
         ranges: list[tuple[str, int, str, int, date, date, int, int]] = []
         for key, by_date in self._deltas.items():
             columns = _balance_columns(key)
-            days = sorted(on for on, delta in by_date.items() if delta)
+            days = sorted(by_date)  # a date whose changes cancel out still has its row
             shift = 0
             for n, on in enumerate(days):
                 shift += by_date[on]
