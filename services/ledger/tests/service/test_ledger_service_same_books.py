@@ -43,7 +43,12 @@ from cashroom_contracts.money import Money
 from cashroom_ledger import handlers
 from cashroom_ledger.db import queries
 from cashroom_ledger.db.books import Books
-from cashroom_ledger.domain import Jurisdiction, Ledger, england_and_wales_chart
+from cashroom_ledger.domain import (
+    Jurisdiction,
+    Ledger,
+    OfficePaymentEntry,
+    england_and_wales_chart,
+)
 
 MATTERS = {10: 1, 11: 1, 12: 2}  # matter -> client
 OFFICE, CLIENT_BANKS = 100, (200, 201)
@@ -88,7 +93,7 @@ steps = st.builds(
         + ["disburse"]
         + ["edit"] * 3
         + ["void", "void", "replay", "reference", "lock", "unlock"]
-        + ["transfer", "invoice", "pay_invoice", "credit_note", "delete"]
+        + ["transfer", "invoice", "pay_invoice", "credit_note", "delete", "rent"]
         + ["breach"] * 2
     ),
     st.sampled_from(sorted(MATTERS)),
@@ -261,6 +266,21 @@ class Twins:
                 self.event(
                     RecordDeletedInClio(source=source(gone.object_type, gone.object_id, version))
                 )
+            case "rent":  # a cashier's own entry: an office payment, or a correction of one
+                await self.flush()
+                entry = OfficePaymentEntry(
+                    entry_id=f"rent-{step.pick % 3}",
+                    revision=next(self.versions),
+                    paid_on=day(step.day),
+                    bank_account_id=OFFICE,
+                    account_code="6100",
+                    net=Money(amount_minor=step.amount, currency="GBP"),
+                    payee="Landlord Ltd",
+                    description="rent",
+                    entered_by="mary",
+                )
+                self.memory.enter(entry)
+                await self.in_books(lambda b: handlers.enter_manual(b, self.firm, entry))
             case "replay" if self.sent:
                 again = self.sent[step.pick % len(self.sent)]
                 self.event(again.data)  # type: ignore[arg-type]
