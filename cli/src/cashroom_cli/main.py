@@ -258,9 +258,7 @@ def log(
 @handles_errors
 def resolve(
     line: Annotated[int, typer.Argument(help="The sync-log line to resolve")],
-    action: Annotated[
-        str, typer.Argument(help="choose_vat_treatment, mark_linked_outlay_paid or retry")
-    ],
+    action: Annotated[str, typer.Argument(help="choose_vat_treatment, mark_outlay_paid or retry")],
     options: Annotated[
         list[str] | None, typer.Argument(help="NAME=VALUE, e.g. vat_treatment=outside_scope")
     ] = None,
