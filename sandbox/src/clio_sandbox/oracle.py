@@ -109,8 +109,9 @@ class SyncSettings(BaseModel):
 
     cutoff_date: date | None = Field(
         default=None,
-        description="'Import transactions dated after': records dated before it are skipped."
-        " None imports everything. compute_oracle(firm) without settings uses the firm's"
+        description="The first day imported: records dated before it are skipped, records"
+        " dated on it or later are imported (Klyant labels the setting 'Import transactions"
+        " dated after', but the day itself is imported). None imports everything. compute_oracle(firm) without settings uses the firm's"
         " default_cutoff_date.",
     )
     approved_bills_only: bool = Field(
