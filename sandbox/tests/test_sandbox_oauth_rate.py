@@ -172,3 +172,32 @@ async def test_off_peak_and_off_modes() -> None:
         await client.put("/_control/settings", json={"rate_limit": "off"})
         resp = await client.get("/api/v4/users/who_am_i", headers=h)
         assert "X-RateLimit-Limit" not in resp.headers
+
+
+async def test_the_request_log_counts_requests_by_kind_and_status() -> None:
+    async with sandbox(settings=SandboxSettings(rate_limit="peak", peak_limit=3)) as (client, _):
+        h = await token(client)
+        first = await client.get("/api/v4/activities.json?fields=id&limit=2", headers=h)
+        following = first.json()["meta"]["paging"]["next"]
+        await client.get(following, headers=h)
+        await client.get("/api/v4/line_items?bill_id=1&fields=id", headers=h)
+        await client.get("/api/v4/bills/12345", headers=h)  # the 4th: over the limit of 3
+        await client.get("/api/v4/matters")  # no token
+
+        log = (await client.get("/_control/requests?recent=2")).json()
+
+        assert log["total"] == 5
+        assert log["by_kind"] == {
+            "GET activities": 1,
+            "GET activities ?page_token": 1,
+            "GET line_items ?bill_id": 1,
+            "GET bills/{id}": 1,
+            "GET matters": 1,
+        }
+        assert log["by_status"] == {"200": 3, "401": 1, "429": 1}
+        assert [[kind, status] for _, kind, status in log["recent"]] == [
+            ["GET bills/{id}", 429],
+            ["GET matters", 401],
+        ]
+        assert (await client.delete("/_control/requests")).status_code == 200
+        assert (await client.get("/_control/requests")).json()["total"] == 0

@@ -28,7 +28,7 @@ from . import jsonfmt
 from .books import BooksError
 from .fields import FieldsError, parse_fields, render
 from .money import to_decimal
-from .state import AccessToken, SandboxState
+from .state import AccessToken, SandboxState, request_kind
 from .store import RESOURCES, Record, _extract
 from .timeutil import format_http_date, parse_http_date, parse_ts, to_us
 from .webhooks import MODELS as WEBHOOK_MODELS
@@ -435,6 +435,15 @@ class Ctx:
 
 async def api_entry(request: Request) -> Response:
     state: SandboxState = request.app.state.sandbox
+    response = await _answer(request, state)
+    kind = request_kind(
+        request.method.upper(), request.path_params.get("path", ""), list(request.query_params)
+    )
+    state.request_log.record(state.now(), kind, response.status_code)
+    return response
+
+
+async def _answer(request: Request, state: SandboxState) -> Response:
     hooks: WebhookManager = request.app.state.hooks
     faults = state.settings.faults
     rng: random.Random = request.app.state.fault_rng

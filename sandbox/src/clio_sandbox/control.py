@@ -486,6 +486,33 @@ async def advance_clock(request: Request) -> Any:
     return {"now": state.now_dt().isoformat()}
 
 
+@handler
+async def request_log(request: Request) -> Any:
+    """The ``/api/v4`` requests answered since the log was last emptied: ``total``,
+    ``by_kind`` (``"GET line_items ?bill_id": 3``), ``by_status``, and with ``?recent=N`` the
+    last N as ``[at, kind, status]`` (``at`` in the sandbox's clock, Unix seconds).
+    ``DELETE`` empties it."""
+    log = _state(request).request_log
+    if request.method == "DELETE":
+        log.clear()
+        return {"cleared": True}
+    try:
+        recent = int(request.query_params.get("recent", "0"))
+    except ValueError:
+        raise ControlError(400, "recent must be a whole number") from None
+    if recent < 0:
+        raise ControlError(400, "recent must be 0 or more")
+    tail = list(log.recent)[-recent:] if recent else []
+    return JSONResponse(
+        {
+            "total": sum(log.by_status.values()),
+            "by_kind": dict(sorted(log.by_kind.items())),
+            "by_status": {str(k): v for k, v in sorted(log.by_status.items())},
+            "recent": [[at, kind, status] for at, kind, status in tail],
+        }
+    )
+
+
 def _hooks(request: Request) -> WebhookManager:
     hooks: WebhookManager = request.app.state.hooks
     return hooks
@@ -605,6 +632,7 @@ def control_routes() -> list[Route]:
         Route(f"{p}/faults", faults, methods=["GET", "PUT"]),
         Route(f"{p}/settings", settings_endpoint, methods=["GET", "PUT"]),
         Route(f"{p}/tokens", issue_token, methods=["POST"]),
+        Route(f"{p}/requests", request_log, methods=["GET", "DELETE"]),
         Route(f"{p}/tokens/expire", expire_tokens, methods=["POST"]),
         Route(f"{p}/clock/advance", advance_clock, methods=["POST"]),
         Route(f"{p}/webhooks/deliveries", deliveries),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +13,7 @@ from .books import Books
 from .firm import Firm
 from .settings import SandboxSettings
 
-__all__ = ["AccessToken", "Grant", "RateWindow", "SandboxState"]
+__all__ = ["AccessToken", "Grant", "RateWindow", "RequestLog", "SandboxState"]
 
 
 @dataclass
@@ -48,6 +50,43 @@ class RateWindow:
     count: int = 0
 
 
+# Query parameters that only shape a read; the rest (filters, page tokens) tell reads apart.
+_SHAPING = frozenset({"fields", "limit", "order"})
+_ID = re.compile(r"/\d+(?=/|$)")
+
+
+def request_kind(method: str, path: str, query_names: list[str]) -> str:
+    """How the request log groups a request: ``GET bills``, ``GET bills/{id}``,
+    ``GET line_items ?bill_id``, ``GET activities ?page_token`` (a next page)."""
+    resource = _ID.sub("/{id}", "/" + path.strip("/").removesuffix(".json"))[1:]
+    kept = sorted({n.removesuffix("[]") for n in query_names} - _SHAPING)
+    return f"{method} {resource}" + (f" ?{'&'.join(kept)}" if kept else "")
+
+
+@dataclass
+class RequestLog:
+    """Every ``/api/v4`` request the sandbox answered: counts by kind and status, and the
+    latest requests with their (sandbox) time, for request-cost and rate-limit measurements.
+    ``GET /_control/requests`` reads it, ``DELETE /_control/requests`` empties it."""
+
+    keep: int = 100_000
+    by_kind: Counter[str] = field(default_factory=Counter)
+    by_status: Counter[int] = field(default_factory=Counter)
+    recent: deque[tuple[float, str, int]] = field(default_factory=deque)
+
+    def record(self, at: float, kind: str, status: int) -> None:
+        self.by_kind[kind] += 1
+        self.by_status[status] += 1
+        self.recent.append((at, kind, status))
+        while len(self.recent) > self.keep:
+            self.recent.popleft()
+
+    def clear(self) -> None:
+        self.by_kind.clear()
+        self.by_status.clear()
+        self.recent.clear()
+
+
 @dataclass
 class SandboxState:
     firm: Firm
@@ -59,6 +98,7 @@ class SandboxState:
     grants: dict[str, Grant] = field(default_factory=dict)
     windows: dict[str, RateWindow] = field(default_factory=dict)
     requests_seen: int = 0
+    request_log: RequestLog = field(default_factory=RequestLog)
     storm_left: int = 0
     expire_countdown: int | None = None
     books: Books = field(init=False)
