@@ -11,7 +11,14 @@ from cashroom_cli.target import Target
 
 
 class ServiceError(Exception):
-    """A service answered with an error, or could not be reached."""
+    """A service answered with an error, or could not be reached (``status`` is then None).
+    ``body`` is the error's JSON body, for callers that act on what it names (e.g. the sync
+    already running)."""
+
+    def __init__(self, message: str, *, status: int | None = None, body: Any = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = body
 
 
 def _detail(response: httpx.Response) -> str:
@@ -74,8 +81,14 @@ class Api:
                 f"{service} at {self.target.url(service)} did not answer: {error}"
             ) from None
         if response.status_code >= 400:
+            try:
+                body = response.json()
+            except ValueError:
+                body = None
             raise ServiceError(
-                f"{service} refused {method} {path} ({response.status_code}): {_detail(response)}"
+                f"{service} refused {method} {path} ({response.status_code}): {_detail(response)}",
+                status=response.status_code,
+                body=body,
             )
         return response
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -56,11 +57,89 @@ def link_clio(
 def run_sync(
     client: Api, console: Console, *, full: bool = False, wait: bool = True
 ) -> dict[str, Any]:
+    """Sync the firm from Clio and follow it per resource until the ledger has answered every
+    event it published. When the firm already has a sync running (a webhook's, the scheduled
+    poll's, another cashier's), follow that one instead of failing; if a full sync was asked
+    for and the running one is not full, start the full one after it.
+
+    The state returned is the last sync followed; ``"followed": True`` when it was not this
+    call's own."""
     kind = "full" if full else "incremental"
-    started = client.send(
-        "connector", "POST", client.firm_path("/syncs"), json={"kind": kind}, role=Role.CASHIER
+    for _attempt in range(20):
+        try:
+            started = client.send(
+                "connector",
+                "POST",
+                client.firm_path("/syncs"),
+                json={"kind": kind},
+                role=Role.CASHIER,
+            )
+        except ServiceError as error:
+            if error.status != 409:
+                raise
+            running = _running_sync(client, error)
+            if running is None:
+                raise
+            if running.get("status") == "running":
+                console.print(
+                    f"a sync started by {_started_by(running)} ({running.get('kind')}) is "
+                    "running; following it",
+                    highlight=False,
+                    soft_wrap=True,
+                )
+                state = _follow(client, console, running, wait=wait)
+                if running.get("kind") == kind or not full:
+                    state["followed"] = True
+                    return state
+                console.print(f"starting the {kind} sync asked for", highlight=False)
+            continue  # it ended meanwhile: start ours
+        state = _follow(client, console, started, wait=wait)
+        state["followed"] = False
+        return state
+    raise ServiceError("the firm's syncs kept starting one after another: try again later")
+
+
+def _running_sync(client: Api, refused: ServiceError) -> dict[str, Any] | None:
+    """The sync the connector's 409 names as running (or, when it could not name it, the running
+    one among the firm's recent syncs); None when the refusal was for another reason."""
+    body = refused.body if isinstance(refused.body, dict) else {}
+    if "already running" not in str(body.get("error", "")):
+        return None
+    sync_id = body.get("sync_id")
+    if sync_id:
+        found: dict[str, Any] = client.get(
+            "connector", client.firm_path(f"/syncs/{sync_id}"), role=Role.VIEWER
+        )
+        return found
+    recent: list[dict[str, Any]] = client.get(
+        "connector", client.firm_path("/syncs"), role=Role.VIEWER, params={"limit": 5}
     )
+    running = [r for r in recent if r.get("status") == "running"]
+    # None running any more: it finished between our request and this one.
+    return running[0] if running else {"status": "finished"}
+
+
+def _started_by(run: dict[str, Any]) -> str:
+    trigger = run.get("trigger")
+    who = {
+        "webhook": "a Clio webhook",
+        "poll": "the scheduled poll",
+    }.get(str(trigger), run.get("requested_by") or "someone")
+    when = run.get("started_at")
+    if when:
+        try:
+            at = datetime.fromisoformat(str(when)).astimezone(UTC)
+            return f"{who} at {at:%Y-%m-%d %H:%M:%S} UTC"
+        except ValueError:
+            return f"{who} at {when}"
+    return str(who)
+
+
+def _follow(
+    client: Api, console: Console, started: dict[str, Any], *, wait: bool
+) -> dict[str, Any]:
     sync_id = started["sync_id"]
+    kind = started.get("kind", "")
     path = client.firm_path(f"/syncs/{sync_id}")
     tasks: dict[str, TaskID] = {}
     began = time.monotonic()

@@ -34,7 +34,8 @@ FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, jso
 
 
 def _fail(message: str) -> NoReturn:
-    err.print(f"[red]cashroom:[/red] {message}", highlight=False)
+    # soft_wrap: one line however narrow the terminal (or a pipe's assumed 80 columns).
+    err.print(f"[red]cashroom:[/red] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 

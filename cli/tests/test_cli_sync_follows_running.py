@@ -1,0 +1,184 @@
+"""`cashroom sync` when the firm already has a sync running (a webhook's, the scheduled poll's,
+another cashier's): it says whose sync it follows, follows it to the end exactly as its own, and
+does not start another. Against the real services, each its own process, and the Clio sandbox."""
+
+from __future__ import annotations
+
+import base64
+import io
+import secrets
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from cashroom_chassis.auth import Role, issue_token
+from cashroom_cli.client import Api
+from cashroom_cli.demo import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from cashroom_cli.flows import link_clio
+from cashroom_cli.main import app
+from cashroom_cli.stack import Stack, running_stack
+from cashroom_cli.target import Target
+
+FIRM = "cli-follow"
+
+
+@dataclass
+class Linked:
+    api: Api
+    sandbox: str
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def linked() -> Iterator[Linked]:
+    """The four services and the sandbox's tiny firm, the firm set up in the ledger and Clio
+    linked through OAuth, as `cashroom demo` leaves them."""
+    probe = Stack(database_url="", kafka_bootstrap_servers="", auth_signing_key="")
+    callback = f"{probe.url_of('connector')}/clio/oauth/callback"
+    connector_env = {
+        "TOKEN_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "CLIO_POLL_SECONDS": "3600",  # no sync but the ones this test starts
+        "CLIO_BASE_URL": probe.url_of("sandbox"),
+        "CLIO_CLIENT_ID": SANDBOX_CLIENT_ID,
+        "CLIO_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
+        "CLIO_REDIRECT_URI": callback,
+    }
+    sandbox_args = ["--firm", "tiny", "--seed", "7", "--rate-limit", "off"]
+    with running_stack(
+        sandbox_args=[*sandbox_args, "--redirect-uri", callback],
+        service_env={"connector": connector_env},
+        ports=probe.ports,
+        partitions=1,
+    ) as stack:
+        urls = {name: service.url for name, service in stack.services.items()}
+        target = Target(firm_id=FIRM, urls=urls, signing_key=stack.auth_signing_key)
+        with Api(target) as api:
+            api.send(
+                "ledger",
+                "PUT",
+                api.firm_path("/setup"),
+                json={"jurisdiction": "ie", "firm_name": FIRM},
+            )
+            link_clio(api, Console(file=io.StringIO()), follow=True)
+            env = {
+                "CASHROOM_STACK_FILE": "/nonexistent/stack.json",
+                "CASHROOM_FIRM": FIRM,
+                "AUTH_SIGNING_KEY": stack.auth_signing_key,
+                **{f"{name.upper()}_URL": url for name, url in urls.items()},
+            }
+            yield Linked(api, stack.url_of("sandbox"), env)
+
+
+def start_sync_as(linked: Linked, subject: str, kind: str) -> dict[str, Any]:
+    """A sync started by someone else (a cashier at another desk)."""
+    token = issue_token(
+        linked.env["AUTH_SIGNING_KEY"],
+        firm_id=FIRM,
+        role=Role.CASHIER,
+        subject=subject,
+        lifetime=timedelta(minutes=10),
+    )
+    answer = httpx.post(
+        f"{linked.env['CONNECTOR_URL']}/firms/{FIRM}/syncs",
+        json={"kind": kind},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert answer.status_code == 202, answer.text
+    started: dict[str, Any] = answer.json()
+    return started
+
+
+def syncs(linked: Linked) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = linked.api.get(
+        "connector", linked.api.firm_path("/syncs"), role=Role.VIEWER
+    )
+    return found
+
+
+@pytest.fixture
+def slow_clio(linked: Linked) -> Iterator[None]:
+    """Every Clio request takes a while, so that a sync is still running when the CLI asks."""
+    httpx.put(f"{linked.sandbox}/_control/faults", json={"latency_ms": 60}, timeout=10)
+    yield
+    httpx.put(f"{linked.sandbox}/_control/faults", json={"latency_ms": 0}, timeout=10)
+
+
+def wait_until_no_sync_runs(linked: Linked) -> None:
+    deadline = time.monotonic() + 120
+    while any(s["status"] == "running" for s in syncs(linked)):
+        assert time.monotonic() < deadline, "a sync is still running"
+        time.sleep(0.5)
+
+
+@pytest.mark.usefixtures("slow_clio")
+def test_a_sync_already_running_is_followed_to_the_end_not_refused(linked: Linked) -> None:
+    theirs = start_sync_as(linked, "aoife@firm", "incremental")
+    before = {s["sync_id"] for s in syncs(linked)}
+
+    result = CliRunner().invoke(app, ["sync"], env=linked.env)
+
+    assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    first = result.output.splitlines()[0]
+    assert first.startswith("a sync started by aoife@firm at ")
+    assert first.endswith(" UTC (incremental) is running; following it")
+    assert "Sync incremental completed" in result.output
+    # It followed that sync (no sync of its own) to its end, and returned only once the ledger
+    # had answered every event it published.
+    assert {s["sync_id"] for s in syncs(linked)} == before
+    state = linked.api.get(
+        "connector", linked.api.firm_path(f"/syncs/{theirs['sync_id']}"), role=Role.VIEWER
+    )
+    assert (state["status"], state["ledger_pending"]) == ("completed", 0)
+    assert state["totals"]["records"] > 0
+
+
+@pytest.mark.usefixtures("slow_clio")
+def test_a_full_sync_asked_for_while_an_incremental_runs_is_run_after_it(linked: Linked) -> None:
+    wait_until_no_sync_runs(linked)
+    theirs = start_sync_as(linked, "aoife@firm", "incremental")
+
+    result = CliRunner().invoke(app, ["sync", "--full"], env=linked.env)
+
+    assert result.exit_code == 0, result.output
+    assert "(incremental) is running; following it" in result.output
+    assert "starting the full sync asked for" in result.output
+    assert "Sync full completed" in result.output
+    newest = syncs(linked)[0]  # most recent first
+    assert newest["sync_id"] != theirs["sync_id"]
+    assert (newest["kind"], newest["status"], newest["ledger_pending"]) == ("full", "completed", 0)
+
+
+def test_a_refusal_that_is_not_a_running_sync_is_one_line(linked: Linked) -> None:
+    wait_until_no_sync_runs(linked)
+    linked.api.send(
+        "connector",
+        "PUT",
+        linked.api.firm_path("/settings"),
+        json={
+            **linked.api.get("connector", linked.api.firm_path("/settings")),
+            "allow_full_sync": False,
+        },
+    )
+    try:
+        result = CliRunner().invoke(app, ["sync", "--full"], env=linked.env)
+    finally:
+        settings = linked.api.get("connector", linked.api.firm_path("/settings"))
+        linked.api.send(
+            "connector",
+            "PUT",
+            linked.api.firm_path("/settings"),
+            json={**settings, "allow_full_sync": True},
+        )
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert "a full sync is not allowed by the firm's sync settings" in result.output
+    assert len(result.output.strip().splitlines()) == 1
