@@ -1,0 +1,104 @@
+"""How the pipeline benchmark reads its figures: when the reports count as current, which part
+of the stack a process belongs to, peak memory per part, and the ratio to the slowest limit.
+The end-to-end run on the tiny firm is the slow test at the bottom."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.bench_pipeline import MemoryPeaks, classify, ratio_to_slowest, reports_current
+
+LEDGER = "ledger.events.v1"
+MB = 1024 * 1024
+
+
+class TestReportsCurrent:
+    def test_current_when_the_last_event_of_every_non_empty_partition_is_applied(self) -> None:
+        # Partition 1 holds offsets 0..1317: its last event is 1317. Partitions 0 and 2 are empty.
+        positions = [
+            {"topic": "clio.events.v1", "partition": 1, "offset": 40},
+            {"topic": LEDGER, "partition": 1, "offset": 1317},
+        ]
+        assert reports_current(positions, {0: 0, 1: 1318, 2: 0}, LEDGER)
+
+    def test_not_current_while_one_event_is_left(self) -> None:
+        positions = [{"topic": LEDGER, "partition": 1, "offset": 1316}]
+        assert not reports_current(positions, {1: 1318}, LEDGER)
+
+    def test_a_partition_with_events_but_no_position_is_not_current(self) -> None:
+        positions = [{"topic": LEDGER, "partition": 1, "offset": 9}]
+        assert not reports_current(positions, {0: 5, 1: 10}, LEDGER)
+
+    def test_a_position_on_another_topic_does_not_count(self) -> None:
+        positions = [{"topic": "clio.events.v1", "partition": 1, "offset": 99}]
+        assert not reports_current(positions, {1: 10}, LEDGER)
+
+    def test_an_empty_topic_is_current(self) -> None:
+        assert reports_current([], {0: 0, 1: 0}, LEDGER)
+
+
+class TestClassify:
+    @pytest.mark.parametrize(
+        ("cmdline", "name", "part"),
+        [
+            (["/w/.venv/bin/python", "-m", "clio_connector"], "python", "connector"),
+            (["/w/.venv/bin/python", "-m", "cashroom_ledger"], "python", "ledger"),
+            (["/w/.venv/bin/python", "-m", "cashroom_reconciliation"], "python", "reconciliation"),
+            (["/w/.venv/bin/python", "-m", "cashroom_reporting"], "python", "reporting"),
+            (["python", "-m", "clio_sandbox", "--port", "1"], "python", "sandbox"),
+            (["/opt/pg/bin/postgres", "-D", "/tmp/x"], "postgres", "postgres"),
+            (["postgres: checkpointer "], "postgres", "postgres"),
+            (["/b/tansu", "broker", "--listener-url", "tcp://127.0.0.1:1"], "tansu", "broker"),
+            (["/usr/bin/sleep", "5"], "sleep", None),
+        ],
+    )
+    def test_part_of_the_stack(self, cmdline: list[str], name: str, part: str | None) -> None:
+        assert classify(cmdline, name) == part
+
+
+class TestMemoryPeaks:
+    def test_a_part_peaks_at_its_largest_sum_over_one_sample(self) -> None:
+        peaks = MemoryPeaks()
+        # PostgreSQL: two processes of 30 + 50 MB, then three of 20 + 20 + 20 MB.
+        peaks.add_sample([("postgres", 1, 30 * MB), ("postgres", 2, 50 * MB)])
+        peaks.add_sample(
+            [("postgres", 1, 20 * MB), ("postgres", 2, 20 * MB), ("postgres", 3, 20 * MB)]
+        )
+        report = peaks.report_mb()["postgres"]
+        assert report["peak_rss_mb"] == 80.0  # 30 + 50 > 20 + 20 + 20
+        assert report["largest_process_mb"] == 50.0
+        assert report["processes"] == 3
+
+    def test_parts_are_kept_apart(self) -> None:
+        peaks = MemoryPeaks()
+        peaks.add_sample([("ledger", 10, 100 * MB), ("reporting", 11, 140 * MB)])
+        peaks.add_sample([("ledger", 10, 120 * MB)])
+        report = peaks.report_mb()
+        assert report["ledger"]["peak_rss_mb"] == 120.0
+        assert report["reporting"]["peak_rss_mb"] == 140.0
+        assert peaks.samples == 2
+
+
+class TestRatio:
+    def test_pipeline_over_the_slowest_limit(self) -> None:
+        # 6,000 records/s against limits of 12,000, 30,000 and 90,000 records/s: 6,000 / 12,000.
+        limits = {"fetch": 12_000.0, "broker": 30_000.0, "copy": 90_000.0}
+        assert ratio_to_slowest(6_000.0, limits) == 0.5
+
+    def test_a_limit_of_nothing_gives_no_ratio(self) -> None:
+        assert ratio_to_slowest(6_000.0, {"fetch": 0.0, "copy": 1.0}) == 0.0
+
+
+@pytest.mark.slow
+def test_the_tiny_firm_goes_through_the_whole_pipeline() -> None:
+    """About two minutes: the stack, the sync, the reports current, the three limits."""
+    from bench.bench_pipeline import run
+
+    result = run(smoke=True)
+    assert result["records"] > 0
+    assert result["seconds_to_sync_done"] <= result["seconds_to_ledger_posted"]
+    assert result["seconds_to_ledger_posted"] <= result["seconds_to_reports_current"]
+    assert result["limits"]["fetch_httpx"]["records"] == result["records"]
+    assert result["limits"]["copy_journal_lines"]["rows"] == result["journal_lines"] > 0
+    assert result["limits"]["broker_round_trip"]["messages"] == result["clio_events_published"]
+    assert set(result["peak_rss_mb"]) >= {"connector", "ledger", "reconciliation", "reporting"}
