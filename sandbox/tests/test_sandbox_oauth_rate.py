@@ -201,3 +201,17 @@ async def test_the_request_log_counts_requests_by_kind_and_status() -> None:
         ]
         assert (await client.delete("/_control/requests")).status_code == 200
         assert (await client.get("/_control/requests")).json()["total"] == 0
+
+
+async def test_the_rate_window_can_be_shortened_for_quick_measurements() -> None:
+    async with sandbox(settings=SandboxSettings(rate_limit="peak")) as (client, _):
+        changed = await client.put(
+            "/_control/settings", json={"peak_limit": 2, "rate_window_seconds": 5}
+        )
+        assert changed.status_code == 200
+        h = await token(client)
+        answers = [await client.get("/api/v4/users/who_am_i", headers=h) for _ in range(3)]
+        assert [a.status_code for a in answers] == [200, 200, 429]
+        assert 1 <= int(answers[2].headers["Retry-After"]) <= 5
+        refused = await client.put("/_control/settings", json={"rate_window_seconds": 0})
+        assert refused.status_code == 422

@@ -443,6 +443,7 @@ async def settings_endpoint(request: Request) -> Any:
             "webhook_retry_delays",
             "peak_limit",
             "off_peak_limit",
+            "rate_window_seconds",
         }
         unknown = set(data) - allowed
         if unknown:

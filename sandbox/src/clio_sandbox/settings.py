@@ -55,7 +55,7 @@ class SandboxSettings(BaseModel):
     )
     peak_limit: int = 50
     off_peak_limit: int = 300
-    rate_window_seconds: int = 60
+    rate_window_seconds: int = Field(default=60, ge=1, description="Length of a rate window.")
     token_expires_in: int = Field(default=2_592_000, description="Access-token lifetime (s).")
     auto_approve: bool = Field(
         default=True, description="Skip the consent page: /oauth/authorize approves at once."
