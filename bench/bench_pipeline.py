@@ -38,6 +38,9 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
+import signal
+import subprocess
 import tempfile
 import threading
 import time
@@ -194,6 +197,110 @@ class MemoryWatch:
             return None
         self._known[process.pid] = (process, part)
         return part
+
+
+def cpu_seconds_by_part() -> dict[str, float]:
+    """CPU time (user + system) each part of the stack has used so far, over its live processes."""
+    totals: dict[str, float] = {}
+    with contextlib.suppress(psutil.Error):
+        for child in psutil.Process().children(recursive=True):
+            try:
+                part = classify(child.cmdline(), child.name())
+                times = child.cpu_times()
+            except psutil.Error:
+                continue
+            if part is not None:
+                totals[part] = totals.get(part, 0.0) + times.user + times.system
+    return totals
+
+
+class Profiler:
+    """py-spy sampling each service while the pipeline runs (``--profile DIR``): what it spends
+    its CPU on, as collapsed stacks in ``DIR/<service>.txt`` and a summary of each."""
+
+    RATE = 25  # samples a second: little added load on two cores
+
+    def __init__(self, folder: Path, py_spy: str) -> None:
+        self.folder = folder
+        self._py_spy = py_spy
+        self._running: dict[str, subprocess.Popen[bytes]] = {}
+
+    def start(self, stack: Stack) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for name, service in stack.services.items():
+            self._running[name] = subprocess.Popen(
+                [
+                    self._py_spy,
+                    "record",
+                    "--pid",
+                    str(service.process.pid),
+                    "--rate",
+                    str(self.RATE),
+                    "--nonblocking",
+                    "--format",
+                    "raw",
+                    "--function",
+                    "--output",
+                    str(self.folder / f"{name}.txt"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+
+    def stop(self) -> dict[str, dict[str, Any]]:
+        for process in self._running.values():
+            process.send_signal(signal.SIGINT)
+        summaries: dict[str, dict[str, Any]] = {}
+        for name, process in self._running.items():
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                continue
+            path = self.folder / f"{name}.txt"
+            if path.exists():
+                summaries[name] = summarise_stacks(path.read_text().splitlines(), rate=self.RATE)
+        self._running.clear()
+        return summaries
+
+
+def summarise_stacks(lines: Iterable[str], *, rate: int, top: int = 8) -> dict[str, Any]:
+    """Collapsed stacks (``outer;...;inner count``) → CPU seconds sampled, the functions that
+    were running (self) and the functions of our own code that were on the stack (inclusive)."""
+    total = 0
+    leaf: dict[str, int] = {}
+    ours: dict[str, int] = {}
+    for line in lines:
+        stack, _, count_text = line.rstrip().rpartition(" ")
+        if not stack or not count_text.isdigit():
+            continue
+        count = int(count_text)
+        total += count
+        frames = stack.split(";")
+        leaf[frames[-1]] = leaf.get(frames[-1], 0) + count
+        for frame in set(frames):
+            if any(package in frame for package in OUR_PACKAGES):
+                ours[frame] = ours.get(frame, 0) + count
+
+    def share(counts: dict[str, int]) -> list[tuple[str, float]]:
+        ranked = sorted(counts.items(), key=lambda item: item[1], reverse=True)[:top]
+        return [(frame, round(100 * n / total, 1)) for frame, n in ranked]
+
+    return {
+        "cpu_seconds_sampled": round(total / rate, 1),
+        "self_percent": share(leaf),
+        "ours_inclusive_percent": share(ours),
+    }
+
+
+OUR_PACKAGES = (
+    "clio_connector",
+    "cashroom_ledger",
+    "cashroom_reporting",
+    "cashroom_reconciliation",
+    "cashroom_chassis",
+    "cashroom_contracts",
+)
 
 
 # --- When the reports are current --------------------------------------------------------------
@@ -409,10 +516,18 @@ def run(
     seed: int = 1,
     jurisdiction: str = "ie",
     durable: bool = True,
+    profile: Path | None = None,
     console: Console | None = None,
 ) -> dict[str, Any]:
-    """The full-sync pipeline on a generated firm (``tiny`` with ``smoke``) and its limits."""
+    """The full-sync pipeline on a generated firm (``tiny`` with ``smoke``) and its limits.
+    With ``profile`` (a folder), py-spy samples each service during the pipeline."""
     console = console or Console(stderr=True)
+    profiler: Profiler | None = None
+    if profile is not None:
+        py_spy = shutil.which("py-spy") or str(Path.home() / ".local/bin/py-spy")
+        if not Path(py_spy).exists():
+            raise RuntimeError("--profile needs py-spy on PATH (`uv tool install py-spy`)")
+        profiler = Profiler(profile, py_spy)
     if smoke:
         firm = "tiny"
     if firm not in SIZES:
@@ -466,20 +581,31 @@ def run(
             settings = client.get("connector", client.firm_path("/settings"))
             client.send("connector", "PUT", client.firm_path("/settings"), json=settings)
             console.print("Full sync ...")
+            if profiler is not None:
+                profiler.start(stack)
+            cpu_before = cpu_seconds_by_part()
             sync_id, began = _start_full_sync(client)
         timeline = asyncio.run(
             _follow_sync(
                 target, stack.kafka_bootstrap_servers, began, sync_id, give_up_after=4 * 3600
             )
         )
+        cpu_after = cpu_seconds_by_part()
         watch.sample()
         watch.stop()  # the limits below are not the pipeline's memory
+        profiles = profiler.stop() if profiler is not None else {}
         console.print(
             f"Sync done {timeline.sync_done_s:.1f}s, ledger posted {timeline.ledger_posted_s:.1f}s,"
             f" reports current {timeline.reports_current_s:.1f}s. Measuring the limits ..."
         )
         limits = asyncio.run(_limits(stack, sandbox_url, timeline))
-    return _figures(firm, firm_dir, durable, ready_s, timeline, limits, watch.peaks)
+    result = _figures(firm, firm_dir, durable, ready_s, timeline, limits, watch.peaks)
+    result["cpu_seconds"] = {
+        part: round(cpu_after[part] - cpu_before.get(part, 0.0), 1) for part in sorted(cpu_after)
+    }
+    if profiles:
+        result["profiles"] = profiles
+    return result
 
 
 async def _limits(stack: Stack, sandbox_url: str, timeline: Timeline) -> dict[str, Any]:
@@ -642,6 +768,23 @@ def print_table(result: Mapping[str, Any], console: Console) -> None:
             str(figures["processes"]),
         )
     console.print(memory)
+    reports_s = float(result["seconds_to_reports_current"])
+    cpu = Table(
+        title=f"CPU seconds used from the sync's start to reports current ({reports_s:.0f} s)"
+    )
+    cpu.add_column("part")
+    cpu.add_column("CPU s", justify="right")
+    cpu.add_column("share of 2 cores", justify="right")
+    for part, seconds in sorted(result.get("cpu_seconds", {}).items(), key=lambda i: -i[1]):
+        share = f"{100 * seconds / (2 * reports_s):.0f}%" if reports_s else "—"
+        cpu.add_row(part, f"{seconds:,.1f}", share)
+    console.print(cpu)
+    for name, summary in result.get("profiles", {}).items():
+        console.print(f"[bold]{name}[/bold]: {summary['cpu_seconds_sampled']} CPU s sampled")
+        for frame, percent in summary["self_percent"]:
+            console.print(f"   self {percent:5.1f}%  {frame}")
+        for frame, percent in summary["ours_inclusive_percent"]:
+            console.print(f"   incl {percent:5.1f}%  {frame}")
     console.print(f"load average {result['load_average']}")
 
 
@@ -658,6 +801,7 @@ def main() -> int:
     parser.add_argument("--jurisdiction", default="ie", choices=["ie", "ew"])
     parser.add_argument("--no-durable", action="store_true", help="PostgreSQL with fsync off")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument("--profile", type=Path, help="py-spy each service into this folder")
     args = parser.parse_args()
     console = Console()
     result = run(
@@ -667,6 +811,7 @@ def main() -> int:
         seed=args.seed,
         jurisdiction=args.jurisdiction,
         durable=not args.no_durable,
+        profile=args.profile,
         console=console,
     )
     print_table(result, console)

@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import pytest
 
-from bench.bench_pipeline import MemoryPeaks, classify, ratio_to_slowest, reports_current
+from bench.bench_pipeline import (
+    MemoryPeaks,
+    classify,
+    ratio_to_slowest,
+    reports_current,
+    summarise_stacks,
+)
 
 LEDGER = "ledger.events.v1"
 MB = 1024 * 1024
@@ -87,6 +93,27 @@ class TestRatio:
 
     def test_a_limit_of_nothing_gives_no_ratio(self) -> None:
         assert ratio_to_slowest(6_000.0, {"fetch": 0.0, "copy": 1.0}) == 0.0
+
+
+class TestProfileSummary:
+    def test_cpu_seconds_self_and_our_own_code_on_the_stack(self) -> None:
+        stacks = [
+            "main (asyncio/base_events.py);handle (cashroom_ledger/consumer.py);flush (sqlalchemy/x.py) 30",
+            "main (asyncio/base_events.py);handle (cashroom_ledger/consumer.py) 10",
+            "main (asyncio/base_events.py);select (selectors.py) 10",
+            "not a stack line",
+        ]
+        summary = summarise_stacks(stacks, rate=25)
+        # 30 + 10 + 10 = 50 samples at 25 a second: 2.0 s.
+        assert summary["cpu_seconds_sampled"] == 2.0
+        # flush ran in 30 of 50 samples (60%), handle itself in 10 (20%), select in 10 (20%).
+        assert summary["self_percent"] == [
+            ("flush (sqlalchemy/x.py)", 60.0),
+            ("handle (cashroom_ledger/consumer.py)", 20.0),
+            ("select (selectors.py)", 20.0),
+        ]
+        # The ledger's handler was on the stack in 30 + 10 of 50 samples.
+        assert summary["ours_inclusive_percent"] == [("handle (cashroom_ledger/consumer.py)", 80.0)]
 
 
 @pytest.mark.slow
