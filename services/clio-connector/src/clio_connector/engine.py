@@ -16,8 +16,8 @@ For each resource (in ``SYNC_ORDER``, so what a record refers to arrives first):
    their absence (``RecordDeletedInClio`` for those the ledger has).
 
 Bills need their line items. A bill read in full gets its lines from a bulk read of every line
-item just before the bills (200 a request); an incremental read fetches the lines of each bill
-whose etag changed.
+item just before the bills (200 a request); a bill without lines there has none, unless it
+changed after that read. An incremental read fetches the lines of each bill whose etag changed.
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ from clio_connector.domain.settings import KnownBankAccount, SyncSettings
 from clio_connector.domain.sync_rules import (
     SyncFacts,
     bill_line_activity_ids,
+    bills_needing_lines,
     clio_timestamp,
     expense_entry_ids,
     known_bank_account,
@@ -131,6 +132,8 @@ class _Reading:
     progress: dict[str, dict[str, Any]]
     settings_hash: str = ""
     deliveries_upto: int = 0  # webhook deliveries received before this attempt began
+    # The latest updated_at among the line items this run read in bulk (set when bills are read)
+    lines_read_until: datetime | None = None
     observed: dict[str, float] = field(default_factory=dict)
 
     def counters(self, resource: ClioResource) -> dict[str, Any]:
@@ -288,8 +291,13 @@ class SyncEngine:
 
     async def _read(self, reading: _Reading, resource: ClioResource) -> None:
         run = reading.run
-        cursor = (await self._runs.cursors(run.firm_id)).get(resource.path)
+        cursors = await self._runs.cursors(run.firm_id)
+        cursor = cursors.get(resource.path)
         entry = reading.counters(resource)
+        if resource is BILLS:
+            lines = cursors.get(LINE_ITEMS.path)
+            if lines is not None and lines.run_id == run.id and lines.done:
+                reading.lines_read_until = lines.max_seen
         if cursor is not None and cursor.run_id == run.id:
             if cursor.done:
                 entry["status"] = "done"
@@ -438,22 +446,20 @@ class SyncEngine:
             return SyncFacts(bank_accounts=reading.bank_accounts, held_bill_ids=held), {}
         if resource is not BILLS:
             return SyncFacts(), {}
-        approved = [
-            r["id"] for r in records if r.get("state") in _APPROVED and isinstance(r.get("id"), int)
+        approved_bills = [
+            r for r in records if r.get("state") in _APPROVED and isinstance(r.get("id"), int)
         ]
+        approved = [r["id"] for r in approved_bills]
         async with self._db.transaction() as session:
             stored = await line_items_of(session, firm, approved)
             known = await load_snapshots(session, firm, BILLS.object_type, approved)
-        etags = {r["id"]: r.get("etag") for r in records if isinstance(r.get("id"), int)}
-        to_fetch = [
-            bill_id
-            for bill_id in approved
-            if bill_id not in stored
-            or (
-                not reading.bills_in_full
-                and (bill_id not in known or known[bill_id].etag != etags.get(bill_id))
-            )
-        ]
+        to_fetch = bills_needing_lines(
+            approved_bills,
+            stored=stored.keys(),
+            known_etags={bill_id: snapshot.etag for bill_id, snapshot in known.items()},
+            read_in_full=reading.bills_in_full,
+            lines_read_until=reading.lines_read_until,
+        )
         fetched: dict[int, list[Any]] = {}
         for bill_id in to_fetch:
             fetched[bill_id] = [

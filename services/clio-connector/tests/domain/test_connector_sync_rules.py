@@ -10,6 +10,7 @@ import random
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -34,6 +35,7 @@ from clio_connector.domain.sync_rules import (
     LastOutcome,
     LogStatus,
     advance_mark,
+    bills_needing_lines,
     clio_timestamp,
     deletion_is_news,
     known_bank_account,
@@ -44,6 +46,7 @@ from clio_connector.domain.sync_rules import (
     settings_fingerprint,
     signature_matches,
     webhook_signature,
+    webhook_sync_wait,
     with_vat_decision,
 )
 from clio_connector.domain.sync_rules import log_entry as entry_for
@@ -107,6 +110,86 @@ class TestReadingOrder:
     def test_an_incremental_read_of_bills_fetches_lines_per_changed_bill(self) -> None:
         steps = reading_steps([fields.BILLS], bills_read_in_full=False)
         assert [s.path for s in steps] == ["bills"]
+
+
+class TestWhichBillsGetTheirLinesFetchedOneByOne:
+    """A request per bill is the expensive read; a full read avoids it where the bulk read of
+    line items already said what the bill has."""
+
+    LINES_READ_UNTIL = datetime(2026, 9, 30, 12, 0, tzinfo=UTC)
+
+    def bill(self, bill_id: int, updated_at: str | None, etag: str = '"b1"') -> dict[str, Any]:
+        return {"id": bill_id, "etag": etag, "updated_at": updated_at, "state": "paid"}
+
+    def test_a_full_read_trusts_the_bulk_read_for_bills_that_did_not_change_after_it(
+        self,
+    ) -> None:
+        bills = [
+            self.bill(1, "2026-09-30T11:00:00Z"),  # lines stored
+            self.bill(2, "2024-10-14T08:32:04+01:00"),  # no lines (funds on account): none
+            self.bill(3, "2026-09-30T12:00:00Z"),  # changed when the bulk read ended: fetch
+            self.bill(4, "2026-09-30T12:00:01Z"),  # changed after it: fetch
+            self.bill(5, None),  # no updated_at: fetch
+        ]
+        wanted = bills_needing_lines(
+            bills,
+            stored={1},
+            known_etags={},
+            read_in_full=True,
+            lines_read_until=self.LINES_READ_UNTIL,
+        )
+        assert wanted == [3, 4, 5]
+
+    def test_a_full_read_without_a_known_bulk_read_fetches_every_bill_without_lines(
+        self,
+    ) -> None:
+        bills = [self.bill(1, "2026-09-30T11:00:00Z"), self.bill(2, "2024-10-14T08:32:04Z")]
+        wanted = bills_needing_lines(
+            bills, stored={1}, known_etags={}, read_in_full=True, lines_read_until=None
+        )
+        assert wanted == [2]
+
+    def test_an_incremental_read_fetches_bills_new_to_it_or_whose_etag_changed(self) -> None:
+        bills = [
+            self.bill(1, "2026-09-30T11:00:00Z", '"same"'),
+            self.bill(2, "2026-09-30T11:00:00Z", '"new"'),
+            self.bill(3, "2026-09-30T11:00:00Z", '"same"'),  # lines never stored
+            self.bill(4, "2026-09-30T11:00:00Z", '"same"'),  # no snapshot
+        ]
+        wanted = bills_needing_lines(
+            bills,
+            stored={1, 2, 4},
+            known_etags={1: '"same"', 2: '"old"', 3: '"same"'},
+            read_in_full=False,
+            lines_read_until=self.LINES_READ_UNTIL,
+        )
+        assert wanted == [2, 3, 4]
+
+
+class TestWhenWebhookHintsBecomeASync:
+    QUIET, MAX_WAIT = 0.2, 1.0
+
+    def wait(self, *, first: float, last: float, now: float) -> float:
+        return webhook_sync_wait(
+            first_hint=first, last_hint=last, now=now, quiet=self.QUIET, max_wait=self.MAX_WAIT
+        )
+
+    def test_a_lone_hint_waits_only_the_quiet_window(self) -> None:
+        assert self.wait(first=10.0, last=10.0, now=10.0) == pytest.approx(0.2)
+        assert self.wait(first=10.0, last=10.0, now=10.2) == 0.0
+
+    def test_each_hint_of_a_burst_restarts_the_quiet_window(self) -> None:
+        # hints at 10.0 and 10.15: quiet from 10.15 until 10.35
+        assert self.wait(first=10.0, last=10.15, now=10.2) == pytest.approx(0.15)
+
+    def test_a_steady_trickle_starts_the_sync_by_the_longest_wait(self) -> None:
+        # hints every 0.1 s since 10.0: due at 10.0 + 1.0, not 0.2 after the latest
+        assert self.wait(first=10.0, last=10.9, now=10.9) == pytest.approx(0.1)
+        assert self.wait(first=10.0, last=11.05, now=11.05) == 0.0
+
+    def test_a_longest_wait_shorter_than_the_quiet_window_is_the_quiet_window(self) -> None:
+        due = webhook_sync_wait(first_hint=0.0, last_hint=0.0, now=0.0, quiet=0.5, max_wait=0.1)
+        assert due == pytest.approx(0.5)
 
 
 class TestTheLogLineOfARecord:

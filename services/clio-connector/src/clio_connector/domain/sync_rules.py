@@ -137,6 +137,60 @@ def reading_steps(
     return tuple(steps)
 
 
+def bills_needing_lines(
+    bills: Sequence[Mapping[str, Any]],
+    *,
+    stored: Collection[int],
+    known_etags: Mapping[int, str | None],
+    read_in_full: bool,
+    lines_read_until: datetime | None,
+) -> list[int]:
+    """The bills of a page whose line items must be fetched one bill at a time (a request each).
+
+    ``bills``: the page's approved bills; ``stored``: those with line items stored;
+    ``known_etags``: the etag stored with each bill's last snapshot.
+
+    * An incremental read fetches the lines of a bill it has none of, or whose etag changed.
+    * A read in full follows the bulk read of every line item, so a bill without stored lines
+      has none (a request for funds on account, say), unless the bill changed after the bulk
+      read: its ``updated_at`` at or after ``lines_read_until``, the latest ``updated_at`` among
+      the lines read (Clio's clock had reached it when the read ended). A bill without an
+      ``updated_at``, or a run whose bulk read is not known, fetches as before."""
+    wanted = []
+    for bill in bills:
+        bill_id = bill.get("id")
+        if not isinstance(bill_id, int) or isinstance(bill_id, bool):
+            continue
+        if read_in_full:
+            changed = clio_timestamp(bill.get("updated_at"))
+            in_bulk_read = (
+                lines_read_until is not None and changed is not None and changed < lines_read_until
+            )
+            known = bill_id in stored or in_bulk_read
+        else:
+            known = (
+                bill_id in stored
+                and bill_id in known_etags
+                and known_etags[bill_id] == bill.get("etag")
+            )
+        if not known:
+            wanted.append(bill_id)
+    return wanted
+
+
+def webhook_sync_wait(
+    *, first_hint: float, last_hint: float, now: float, quiet: float, max_wait: float
+) -> float:
+    """Seconds still to wait before webhook hints become a sync (0: start it now).
+
+    Clio sends a burst of deliveries for one change in the practice (a bill and its payment, an
+    import of many entries); waiting until ``quiet`` seconds pass without another makes the burst
+    one sync. ``max_wait`` after the first hint the sync starts anyway, so a steady trickle of
+    changes is not postponed for ever. Times are seconds on one monotonic clock."""
+    due = min(last_hint + quiet, first_hint + max(max_wait, quiet))
+    return max(due - now, 0.0)
+
+
 # --- The sync-log line of a record -------------------------------------------------------------
 
 
