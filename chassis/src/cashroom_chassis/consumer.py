@@ -4,9 +4,13 @@
   an explicit ack; never FastStream's default ack-first / auto-commit), so a crash re-delivers
   and the inbox turns the re-delivery into a no-op.
 - ``auto_offset_reset="earliest"``: a new consumer group reads history, it does not skip it.
-- A batch of events is handled in one transaction (fast). If that fails, each event is retried
-  on its own a bounded number of times; one that still fails goes to the dead-letter topic with
-  its error, and the partition keeps flowing.
+- A batch of events is handled in one transaction (fast), its event ids recorded in the inbox
+  in one statement. If that fails, each event is retried on its own a bounded number of times;
+  one that still fails goes to the dead-letter topic with its error, and the partition keeps
+  flowing.
+- A service hands the consumer either a handler of one event (called once per first delivery)
+  or a batch handler (called once per unit of work with the batch's first deliveries, in order;
+  on the one-by-one retry path with a batch of one).
 - Bytes that break the contract go to the dead-letter topic with the validation error at once.
 - An infrastructure failure (database or broker unreachable) is not the event's fault: nothing
   is dead-lettered, the batch is rewound and tried again after a pause.
@@ -17,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,7 +33,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from cashroom_chassis.db import Database, UnitOfWork
 from cashroom_chassis.faults import crash_point
-from cashroom_chassis.inbox import first_delivery
+from cashroom_chassis.inbox import first_deliveries, first_delivery
 from cashroom_contracts.envelope import ContractViolation, Envelope, EventPayload, parse_event
 from cashroom_contracts.topics import dead_letter_topic
 
@@ -37,6 +42,11 @@ tracer = trace.get_tracer("cashroom.consumer")
 
 EventHandler = Callable[[UnitOfWork, Envelope[EventPayload]], Awaitable[None]]
 """Apply one event's effects inside the given unit of work. Never commit: the chassis does."""
+
+BatchHandler = Callable[[UnitOfWork, Sequence[Envelope[EventPayload]]], Awaitable[None]]
+"""Apply several events' effects, in order, inside the given unit of work. Never commit."""
+
+Delivery = tuple[ConsumerRecord[Any, Any], Envelope[EventPayload]]
 
 
 class InfrastructureError(Exception):
@@ -65,17 +75,21 @@ class EventConsumer:
         db: Database,
         dead_letter_producer: AIOKafkaProducer | None,
         topics: Sequence[str],
-        handler: EventHandler,
+        handler: EventHandler | None = None,
+        batch_handler: BatchHandler | None = None,
         group_id: str,
         max_batch: int = 500,
         attempts: int = 3,
         retry_backoff_seconds: float = 0.2,
         infrastructure_pause_seconds: float = 2.0,
     ) -> None:
+        if (handler is None) == (batch_handler is None):
+            raise ValueError("EventConsumer takes exactly one of handler and batch_handler")
         self._db = db
         self.dead_letter_producer = dead_letter_producer  # may be bound later, before start
         self.topics = tuple(topics)
         self._handler = handler
+        self._batch_handler = batch_handler
         self.group_id = group_id
         self._max_batch = max_batch
         self._attempts = attempts
@@ -122,7 +136,7 @@ class EventConsumer:
 
     async def handle_records(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         """Handle a batch: one transaction for all, else one at a time, else dead letters."""
-        valid: list[tuple[ConsumerRecord[Any, Any], Envelope[EventPayload]]] = []
+        valid: list[Delivery] = []
         for record in records:
             try:
                 valid.append((record, parse_event(record.value or b"")))
@@ -132,8 +146,7 @@ class EventConsumer:
             return
         try:
             async with self._db.unit_of_work() as uow:
-                for record, event in valid:
-                    await self._apply(uow, record, event)
+                await self._apply_batch(uow, valid)
                 await uow.commit()
             self.processed += len(valid)
             return
@@ -152,7 +165,7 @@ class EventConsumer:
         for attempt in range(1, self._attempts + 1):
             try:
                 async with self._db.unit_of_work() as uow:
-                    await self._apply(uow, record, event)
+                    await self._apply_batch(uow, [(record, event)])
                     await uow.commit()
                 self.processed += 1
                 return
@@ -175,13 +188,55 @@ class EventConsumer:
             record, f"{type(last_error).__name__}: {last_error}", self._attempts
         )
 
+    async def _apply_batch(self, uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
+        """The deliveries' effects in ``uow``: their ids recorded in the inbox in one statement,
+        then the handler for the first deliveries (an id twice in a batch counts once).
+
+        A subclass that overrides ``_apply`` (the older per-event hook, which records its one
+        event in the inbox itself) keeps being called once per event."""
+        if type(self)._apply is not EventConsumer._apply:
+            for record, event in deliveries:
+                await self._apply(uow, record, event)
+            return
+        fresh = await first_deliveries(
+            uow.session, [(event.id, record.topic) for record, event in deliveries]
+        )
+        todo: list[Delivery] = []
+        for record, event in deliveries:
+            if event.id in fresh:
+                fresh.discard(event.id)
+                todo.append((record, event))
+        if not todo:
+            return
+        if self._batch_handler is not None:
+            with self._batch_span(todo):
+                await self._batch_handler(uow, [event for _, event in todo])
+            return
+        for record, event in todo:
+            with self._span(record, event):
+                await self._handle(uow, event)
+
     async def _apply(
         self, uow: UnitOfWork, record: ConsumerRecord[Any, Any], event: Envelope[EventPayload]
     ) -> None:
-        context = propagate.extract(_headers(record))
-        with tracer.start_as_current_span(
+        """One event, its inbox record included (the per-event hook kept for subclasses)."""
+        with self._span(record, event):
+            if await first_delivery(uow.session, event.id, record.topic):
+                await self._handle(uow, event)
+
+    async def _handle(self, uow: UnitOfWork, event: Envelope[EventPayload]) -> None:
+        if self._handler is not None:
+            await self._handler(uow, event)
+        elif self._batch_handler is not None:
+            await self._batch_handler(uow, [event])
+
+    def _span(
+        self, record: ConsumerRecord[Any, Any], event: Envelope[EventPayload]
+    ) -> AbstractContextManager[trace.Span]:
+        """The event's processing span, continuing the trace that staged it."""
+        return tracer.start_as_current_span(
             f"{record.topic} process",
-            context=context,
+            context=propagate.extract(_headers(record)),
             kind=trace.SpanKind.CONSUMER,
             attributes={
                 "messaging.system": "kafka",
@@ -191,9 +246,28 @@ class EventConsumer:
                 "cashroom.event_type": event.type,
                 "cashroom.firm_id": event.firm_id,
             },
-        ):
-            if await first_delivery(uow.session, event.id, record.topic):
-                await self._handler(uow, event)
+        )
+
+    def _batch_span(self, deliveries: Sequence[Delivery]) -> AbstractContextManager[trace.Span]:
+        """One span for a batch handler's call, linked to the trace of each of its events."""
+        if len(deliveries) == 1:
+            record, event = deliveries[0]
+            return self._span(record, event)
+        links = [
+            trace.Link(context)
+            for record, _ in deliveries
+            if (context := _span_context(record)) is not None
+        ]
+        return tracer.start_as_current_span(
+            f"{self.group_id} batch process",
+            kind=trace.SpanKind.CONSUMER,
+            links=links,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.batch.message_count": len(deliveries),
+                "messaging.consumer.group.name": self.group_id,
+            },
+        )
 
     async def _dead_letter(
         self, record: ConsumerRecord[Any, Any], error: str, attempts: int
@@ -226,3 +300,13 @@ class EventConsumer:
 
 def _headers(record: ConsumerRecord[Any, Any]) -> dict[str, str]:
     return {k: v.decode(errors="replace") for k, v in (record.headers or ())}
+
+
+def _span_context(record: ConsumerRecord[Any, Any]) -> trace.SpanContext | None:
+    if not record.headers:
+        return None
+    carrier = _headers(record)
+    if "traceparent" not in carrier:
+        return None
+    context = trace.get_current_span(propagate.extract(carrier)).get_span_context()
+    return context if context.is_valid else None

@@ -7,10 +7,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from cashroom_chassis.consumer import EventConsumer
 from cashroom_chassis.runtime import Runtime, create_app
 from cashroom_contracts.topics import CLIO_EVENTS, RECONCILIATION_EVENTS
 from cashroom_ledger import api
-from cashroom_ledger.consumer import LedgerConsumer, handle
+from cashroom_ledger.consumer import handle_envelopes
 from cashroom_ledger.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -19,11 +20,11 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def build_runtime(settings: Settings) -> Runtime:
     """The runtime with the ledger's consumer attached (the relay comes with the runtime)."""
     runtime = Runtime(settings, migrations_dir=MIGRATIONS)
-    consumer = LedgerConsumer(
+    consumer = EventConsumer(
         db=runtime.db,
         dead_letter_producer=None,  # bound by the runtime when it starts
         topics=(CLIO_EVENTS, RECONCILIATION_EVENTS),
-        handler=handle,
+        batch_handler=handle_envelopes,
         group_id=settings.consumer_group,
         max_batch=settings.kafka_max_batch,
         attempts=settings.kafka_handler_attempts,
