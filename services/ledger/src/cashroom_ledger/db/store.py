@@ -169,15 +169,30 @@ SELECT CAST($1 AS varchar), d.code, d.matter, d.side, d.bank, d.day, 0,
        AS d(code, matter, side, bank, day)
 ON CONFLICT DO NOTHING
 """
+# Each range finds its own rows by the primary key (a nested loop of index range scans: the
+# ``OFFSET 0`` keeps the planner from flattening it into a hash join of the whole firm's
+# balances, which it chose on young statistics and which compares every range with every row of
+# its key: quadratic in the dates of a busy account).
 _MOVE_BALANCES = """
 UPDATE balances b
-   SET cumulative = b.cumulative + d.shift,
-       movement = b.movement + CASE WHEN b.balance_date = d.day THEN d.own ELSE 0 END
-  FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::date[], $7::date[],
-              $8::bigint[], $9::bigint[]) AS d(code, matter, side, bank, day, until, shift, own)
- WHERE b.firm_id = $1 AND b.account_code = d.code AND b.matter_id = d.matter
-   AND b.ledger_side = d.side AND b.bank_account_id = d.bank
-   AND b.balance_date >= d.day AND b.balance_date < d.until
+   SET cumulative = b.cumulative + m.shift,
+       movement = b.movement + m.own
+  FROM (SELECT x.account_code, x.matter_id, x.ledger_side, x.bank_account_id, x.balance_date,
+               d.shift, CASE WHEN x.balance_date = d.day THEN d.own ELSE 0 END AS own
+          FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::date[],
+                      $7::date[], $8::bigint[], $9::bigint[])
+               AS d(code, matter, side, bank, day, until, shift, own)
+         CROSS JOIN LATERAL (
+               SELECT r.account_code, r.matter_id, r.ledger_side, r.bank_account_id,
+                      r.balance_date
+                 FROM balances r
+                WHERE r.firm_id = $1 AND r.account_code = d.code AND r.matter_id = d.matter
+                  AND r.ledger_side = d.side AND r.bank_account_id = d.bank
+                  AND r.balance_date >= d.day AND r.balance_date < d.until
+               OFFSET 0) x) m
+ WHERE b.firm_id = $1 AND b.account_code = m.account_code AND b.matter_id = m.matter_id
+   AND b.ledger_side = m.ledger_side AND b.bank_account_id = m.bank_account_id
+   AND b.balance_date = m.balance_date
 """
 
 
