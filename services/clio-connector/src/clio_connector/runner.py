@@ -3,8 +3,10 @@ answering while one runs.
 
 * ``start_sync``: one per firm at a time (the database refuses a second ``running`` run, from
   any process); a failed or interrupted run of the same sync is resumed rather than restarted.
-* ``hint``: a webhook delivery says a model changed. Hints arriving within the debounce window
-  (and while a sync runs) are coalesced into one incremental sync of those resources.
+* ``hint``: a webhook delivery says a model changed. Hints are coalesced into one incremental
+  sync of those resources: it starts once no hint came for ``CLIO_WEBHOOK_DEBOUNCE_SECONDS``, at
+  the latest ``CLIO_WEBHOOK_MAX_WAIT_SECONDS`` after the first (hints arriving while a sync runs
+  make the next one).
 * The poller reads, every ``CLIO_POLL_SECONDS``, the resources Clio sends no webhooks for (all of
   them for a firm without webhooks), renews webhooks that are due, and finds runs whose process
   died (stale heartbeat) and resumes them.
@@ -20,7 +22,12 @@ from datetime import UTC, datetime, timedelta
 
 from clio_connector.connections import Connections
 from clio_connector.domain.fields import SYNC_ORDER, ClioResource
-from clio_connector.domain.sync_rules import POLLED_RESOURCES, in_sync_order, resource_named
+from clio_connector.domain.sync_rules import (
+    POLLED_RESOURCES,
+    in_sync_order,
+    resource_named,
+    webhook_sync_wait,
+)
 from clio_connector.engine import SyncEngine
 from clio_connector.runs import Run, Runs, RunStatus, SyncAlreadyRunning, SyncKind, SyncTrigger
 from clio_connector.settings import Settings
@@ -48,6 +55,7 @@ class SyncRunner:
         self._now = now
         self._tasks: dict[str, asyncio.Task[RunStatus]] = {}
         self._hints: dict[str, set[str]] = {}
+        self._last_hint: dict[str, float] = {}  # the loop's clock when the latest hint came
         self._debouncers: dict[str, asyncio.Task[None]] = {}
         self._background: list[asyncio.Task[None]] = []
         # Set by the composition root: renews a firm's webhooks; says whether they are active.
@@ -107,14 +115,27 @@ class SyncRunner:
 
     def hint(self, firm_id: str, resources: Iterable[ClioResource]) -> None:
         self._hints.setdefault(firm_id, set()).update(r.path for r in resources)
+        self._last_hint[firm_id] = asyncio.get_running_loop().time()
         if firm_id not in self._debouncers:
             self._debouncers[firm_id] = asyncio.create_task(
                 self._debounced(firm_id), name=f"webhook-sync-{firm_id}"
             )
 
     async def _debounced(self, firm_id: str) -> None:
+        loop = asyncio.get_running_loop()
+        first = loop.time()
         try:
-            await asyncio.sleep(self._settings.clio_webhook_debounce_seconds)
+            while True:
+                wait = webhook_sync_wait(
+                    first_hint=first,
+                    last_hint=self._last_hint.get(firm_id, first),
+                    now=loop.time(),
+                    quiet=self._settings.clio_webhook_debounce_seconds,
+                    max_wait=self._settings.clio_webhook_max_wait_seconds,
+                )
+                if wait <= 0:
+                    break
+                await asyncio.sleep(wait)
             while True:
                 running = self._tasks.get(firm_id)
                 if running is not None:
@@ -134,7 +155,9 @@ class SyncRunner:
                         trigger=SyncTrigger.WEBHOOK,
                         resources=resources,
                     )
-                    return
+                    # Stay until it ends: a hint that came while it was being started (or
+                    # while it runs) makes the next sync, instead of waiting for another hint.
+                    continue
                 except SyncAlreadyRunning:  # another process runs one: try again after it
                     self._hints.setdefault(firm_id, set()).update(paths)
                     await asyncio.sleep(max(self._settings.clio_webhook_debounce_seconds, 1.0))

@@ -64,7 +64,17 @@ class Settings(ServiceSettings):
         "{CONNECTOR_PUBLIC_URL}/webhooks/clio/{firm_id}. None: no webhooks, everything polled.",
     )
     clio_webhook_debounce_seconds: float = Field(
-        default=2.0, ge=0, description="Deliveries within this window make one sync."
+        default=0.2,
+        ge=0,
+        description="A webhook sync starts once no delivery came for this long: a burst of "
+        "deliveries makes one sync. Short, because the wait is most of a change's way to the "
+        "books.",
+    )
+    clio_webhook_max_wait_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="A webhook sync starts at the latest this long after the first delivery, "
+        "however many keep coming.",
     )
     clio_webhook_lifetime_days: int = Field(default=30, ge=1, le=31)
     clio_webhook_renew_within_days: int = Field(default=7, ge=1, le=30)
