@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 import os
 import secrets
 import subprocess
@@ -21,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +31,7 @@ import pytest
 from rich.console import Console
 
 from cashroom_chassis.auth import Role
-from cashroom_cli.client import Api, ServiceError
+from cashroom_cli.client import Api
 from cashroom_cli.demo import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from cashroom_cli.flows import link_clio, run_sync
 from cashroom_cli.stack import Stack, running_stack
@@ -135,20 +137,42 @@ class Cashroom:
         data: list[dict[str, Any]] = answer.json()["data"]
         return data
 
+    def clio_activity(self, activity_id: int) -> dict[str, Any]:
+        """One activity as Clio's API shows it, its amounts exact (Clio sends JSON numbers)."""
+        token = httpx.post(f"{self.sandbox}/_control/tokens", json={}, timeout=10).json()
+        answer = httpx.get(
+            f"{self.sandbox}/api/v4/activities/{activity_id}.json",
+            params={"fields": "id,type,total,tax_setting,billed"},
+            headers={"Authorization": f"Bearer {token['access_token']}"},
+            timeout=60,
+        )
+        answer.raise_for_status()
+        record: dict[str, Any] = json.loads(answer.text, parse_float=Decimal)["data"]
+        return record
+
     def sync(self, *, full: bool) -> dict[str, Any]:
         deadline = time.monotonic() + 300
         while True:
-            try:
-                state = run_sync(self.api, Console(file=io.StringIO()), full=full, wait=True)
+            state = run_sync(self.api, Console(file=io.StringIO()), full=full, wait=True)
+            # Clio's webhooks for the changes may have started a sync already, which the CLI
+            # follows; it may have read some changes before they were made. Run ours after it
+            # (which must then find the books already current).
+            if not state["followed"]:
                 break
-            except ServiceError as error:
-                # Clio's webhooks for the changes may have started a sync already: let it
-                # finish, then run ours (which must then find the books already current).
-                if "already running" not in str(error) or time.monotonic() > deadline:
-                    raise
-                time.sleep(1)
+            assert time.monotonic() < deadline, "the firm's syncs never let ours start"
         self.wait_for_reports()
         return state
+
+    def wait_for_syncs(self, timeout: float = 300) -> None:
+        """Until no sync runs for the firm (a webhook's included) and the ledger has answered
+        every event published."""
+        deadline = time.monotonic() + timeout
+        while (
+            any(s["status"] == "running" for s in self.connector("/syncs", limit=5))
+            or self.connector("/status")["ledger_pending"]
+        ):
+            assert time.monotonic() < deadline, "syncs or the ledger did not settle"
+            time.sleep(1)
 
     def wait_for_reports(self, timeout: float = 600) -> None:
         """Until the reporting service's trial balance equals the ledger's, nominal by nominal
@@ -522,16 +546,29 @@ def test_disbursements_held_for_vat_are_resolved_through_the_cli(
     cashroom: Cashroom, tmp_path: Path
 ) -> None:
     """The cashier decides, with `cashroom resolve`, that each disbursement held for a VAT
-    review was paid as the client's agent (outside the scope of VAT: no input VAT on it). The
-    disbursements and what was held with them (the bill carrying one, its payments) post as
-    Clio has them, and the books equal the oracle that holds nothing back (``as_clio``)."""
+    review was paid as the client's agent (outside the scope of VAT: no input VAT on it), with
+    corrections written back to Clio (`cashroom settings set`). Each disbursement then posts at
+    its amount in Clio, and what was held with it (the bill carrying one, its payments) posts as
+    Clio has it; the books equal the oracle that holds nothing back (``as_clio``).
+
+    Clio lets an unbilled expense entry change: it then shows the corrected tax setting. A
+    billed one cannot change in Clio: with write-back on, its resolution is refused in one line
+    and nothing is lost; with write-back off it posts, and Clio keeps its record as it was."""
     c = cashroom
     held = [
         line
         for line in c.log_lines(status="flagged", open_flags="true")
         if line["reason"] == "disbursement_vat_review"
     ]
-    assert held, "the firm has no disbursement held for a VAT review"
+    activities = {line["id"]: c.clio_activity(line["object_id"]) for line in held}
+    unbilled = [line for line in held if not activities[line["id"]]["billed"]]
+    billed = [line for line in held if activities[line["id"]]["billed"]]
+    # The generated firm plants both; without them this test would prove less.
+    assert unbilled and billed, activities
+    for line in held:
+        assert activities[line["id"]]["tax_setting"] != "no_tax"
+        assert journals_of(c, line) == [], "a disbursement held for review was posted"
+
     target = c.api.target
     env = {
         **os.environ,
@@ -541,20 +578,60 @@ def test_disbursements_held_for_vat_are_resolved_through_the_cli(
         **{f"{name.upper()}_URL": url for name, url in target.urls.items()},
     }
     cli = str(Path(sys.executable).parent / "cashroom")
-    for line in held:
-        choice = ["choose_vat_treatment", "vat_treatment=outside_scope"]
-        done = subprocess.run(
-            [cli, "resolve", str(line["id"]), *choice],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
+
+    def cashroom_cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([cli, *args], env=env, capture_output=True, text=True, timeout=120)
+
+    def resolve(line: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+        return cashroom_cli(
+            "resolve",
+            str(line["id"]),
+            "choose_vat_treatment",
+            "vat_treatment=outside_scope",
+            "--format",
+            "json",
+        )
+
+    def write_back(on: bool) -> None:
+        value = "true" if on else "false"
+        done = cashroom_cli(
+            "settings", "set", f"allow_updating_disbursements_in_clio={value}", "-f", "json"
         )
         assert done.returncode == 0, done.stderr
-    deadline = time.monotonic() + 300
-    while c.connector("/status")["ledger_pending"]:
-        assert time.monotonic() < deadline, "the ledger did not post the resolved lines"
-        time.sleep(1)
+        assert json.loads(done.stdout)["allow_updating_disbursements_in_clio"] is on
+
+    write_back(True)
+    for line in unbilled:
+        done = resolve(line)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["written_back_to_clio"] is True
+    for line in billed:
+        refused = resolve(line)
+        assert refused.returncode != 0
+        assert "Traceback" not in refused.stderr
+        assert len(refused.stderr.strip().splitlines()) == 1, refused.stderr
+    still_open = {line["id"] for line in c.log_lines(status="flagged", open_flags="true")}
+    assert {line["id"] for line in billed} <= still_open
+    write_back(False)
+    for line in billed:
+        done = resolve(line)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["written_back_to_clio"] is False
+
+    # Clio's webhooks for the corrected entries start a sync; it must find nothing new.
+    c.wait_for_syncs()
+    for line in held:
+        before = activities[line["id"]]
+        # Outside the scope of VAT: the disbursement posts at its amount in Clio, no VAT on it.
+        posted = journals_of(c, line)
+        assert len(posted) == 1, posted
+        debits = sum(minor(entry["debit"]) for entry in posted[0]["lines"])
+        assert debits == int(before["total"] * 100)
+        now = c.clio_activity(line["object_id"])
+        if line in unbilled:
+            assert now["tax_setting"] == "no_tax"  # the correction, written back to Clio
+        else:
+            assert now["tax_setting"] == before["tax_setting"]  # Clio kept it as it was
     assert not [
         line
         for line in c.log_lines(status="flagged", open_flags="true")
@@ -562,3 +639,11 @@ def test_disbursements_held_for_vat_are_resolved_through_the_cli(
     ]
     c.wait_for_reports()
     assert_books_equal_oracle(c, c.oracle(vat_on_disbursements="as_clio"))
+
+
+def journals_of(c: Cashroom, line: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ledger's journals for the Clio record of a sync-log line."""
+    found: list[dict[str, Any]] = c.ledger(
+        "/journals", source_type=line["object_type"], source_id=str(line["object_id"])
+    )
+    return found
