@@ -237,6 +237,7 @@ class Profiler:
                     "--rate",
                     str(self.RATE),
                     "--nonblocking",
+                    "--gil",  # on-CPU Python only, not a loop waiting in epoll
                     "--format",
                     "raw",
                     "--function",
@@ -324,6 +325,32 @@ def ratio_to_slowest(records_per_s: float, limits_records_per_s: Mapping[str, fl
     return records_per_s / slowest if slowest else 0.0
 
 
+def cpu_by_phase(
+    start: Mapping[str, float],
+    marks: Mapping[str, Mapping[str, float]],
+    at_seconds: Mapping[str, float],
+) -> dict[str, dict[str, float]]:
+    """CPU seconds each part used in each phase (from the previous milestone to this one), and
+    the whole stack's share of two cores over the phase's wall time."""
+    phases: dict[str, dict[str, float]] = {}
+    before, since = dict(start), 0.0
+    for milestone in ("sync_done", "ledger_posted", "reports_current"):
+        now = marks.get(milestone)
+        if now is None:
+            continue
+        used = {part: round(now[part] - before.get(part, 0.0), 1) for part in sorted(now)}
+        wall = at_seconds[milestone] - since
+        used["wall_seconds"] = round(wall, 1)
+        used["stack_share_of_2_cores"] = (
+            round(sum(v for k, v in used.items() if k != "wall_seconds") / (2 * wall), 2)
+            if wall > 0
+            else 0.0
+        )
+        phases[milestone] = used
+        before, since = dict(now), at_seconds[milestone]
+    return phases
+
+
 async def _end_offsets(consumer: AIOKafkaConsumer, topic: str) -> dict[int, int]:
     partitions = consumer.partitions_for_topic(topic)
     if not partitions:
@@ -342,6 +369,8 @@ class Timeline:
     reports_current_s: float | None = None
     final_state: dict[str, Any] = field(default_factory=dict)
     ledger_end_offsets: dict[int, int] = field(default_factory=dict)
+    # CPU seconds used so far by each part of the stack, at each milestone.
+    cpu_at: dict[str, dict[str, float]] = field(default_factory=dict)
     clio_end_offsets: dict[int, int] = field(default_factory=dict)
 
 
@@ -373,8 +402,10 @@ async def _follow_sync(
                     if status == "completed":
                         if timeline.sync_done_s is None:
                             timeline.sync_done_s = now
+                            timeline.cpu_at["sync_done"] = cpu_seconds_by_part()
                         if int(state.get("ledger_pending", 0)) == 0:
                             timeline.ledger_posted_s = now
+                            timeline.cpu_at["ledger_posted"] = cpu_seconds_by_part()
                 if timeline.ledger_posted_s is not None:
                     ends = await _end_offsets(consumer, LEDGER_EVENTS)
                     index = await http.get(f"{reporting}/firms/{FIRM_ID}/reports")
@@ -384,6 +415,7 @@ async def _follow_sync(
                         print(f"{now:.1f}s ends {ends} positions {positions}", flush=True)
                     if reports_current(positions, ends, LEDGER_EVENTS):
                         timeline.reports_current_s = time.perf_counter() - began
+                        timeline.cpu_at["reports_current"] = cpu_seconds_by_part()
                         timeline.ledger_end_offsets = ends
                         timeline.clio_end_offsets = await _end_offsets(consumer, CLIO_EVENTS)
                         return timeline
@@ -583,14 +615,13 @@ def run(
             console.print("Full sync ...")
             if profiler is not None:
                 profiler.start(stack)
-            cpu_before = cpu_seconds_by_part()
+            cpu_at_start = cpu_seconds_by_part()
             sync_id, began = _start_full_sync(client)
         timeline = asyncio.run(
             _follow_sync(
                 target, stack.kafka_bootstrap_servers, began, sync_id, give_up_after=4 * 3600
             )
         )
-        cpu_after = cpu_seconds_by_part()
         watch.sample()
         watch.stop()  # the limits below are not the pipeline's memory
         profiles = profiler.stop() if profiler is not None else {}
@@ -600,9 +631,15 @@ def run(
         )
         limits = asyncio.run(_limits(stack, sandbox_url, timeline))
     result = _figures(firm, firm_dir, durable, ready_s, timeline, limits, watch.peaks)
-    result["cpu_seconds"] = {
-        part: round(cpu_after[part] - cpu_before.get(part, 0.0), 1) for part in sorted(cpu_after)
-    }
+    result["cpu_seconds"] = cpu_by_phase(
+        cpu_at_start,
+        timeline.cpu_at,
+        {
+            "sync_done": timeline.sync_done_s or 0.0,
+            "ledger_posted": timeline.ledger_posted_s or 0.0,
+            "reports_current": timeline.reports_current_s or 0.0,
+        },
+    )
     if profiles:
         result["profiles"] = profiles
     return result
@@ -768,16 +805,15 @@ def print_table(result: Mapping[str, Any], console: Console) -> None:
             str(figures["processes"]),
         )
     console.print(memory)
-    reports_s = float(result["seconds_to_reports_current"])
-    cpu = Table(
-        title=f"CPU seconds used from the sync's start to reports current ({reports_s:.0f} s)"
-    )
+    phases = result.get("cpu_seconds", {})
+    cpu = Table(title="CPU seconds per part of the stack, phase by phase")
     cpu.add_column("part")
-    cpu.add_column("CPU s", justify="right")
-    cpu.add_column("share of 2 cores", justify="right")
-    for part, seconds in sorted(result.get("cpu_seconds", {}).items(), key=lambda i: -i[1]):
-        share = f"{100 * seconds / (2 * reports_s):.0f}%" if reports_s else "—"
-        cpu.add_row(part, f"{seconds:,.1f}", share)
+    for phase in phases:
+        cpu.add_column(f"to {phase.replace('_', ' ')}", justify="right")
+    parts = sorted({p for used in phases.values() for p in used} - {"wall_seconds"})
+    parts.sort(key=lambda p: p == "stack_share_of_2_cores")
+    for part in ["wall_seconds", *parts]:
+        cpu.add_row(part, *(f"{used.get(part, 0):,.2f}" for used in phases.values()))
     console.print(cpu)
     for name, summary in result.get("profiles", {}).items():
         console.print(f"[bold]{name}[/bold]: {summary['cpu_seconds_sampled']} CPU s sampled")

@@ -9,6 +9,7 @@ import pytest
 from bench.bench_pipeline import (
     MemoryPeaks,
     classify,
+    cpu_by_phase,
     ratio_to_slowest,
     reports_current,
     summarise_stacks,
@@ -93,6 +94,41 @@ class TestRatio:
 
     def test_a_limit_of_nothing_gives_no_ratio(self) -> None:
         assert ratio_to_slowest(6_000.0, {"fetch": 0.0, "copy": 1.0}) == 0.0
+
+
+class TestCpuByPhase:
+    def test_each_phase_counts_from_the_previous_milestone(self) -> None:
+        start = {"connector": 10.0, "reporting": 5.0}
+        marks = {
+            "sync_done": {"connector": 30.0, "reporting": 9.0},
+            "ledger_posted": {"connector": 31.0, "reporting": 19.0},
+            "reports_current": {"connector": 31.6, "reporting": 49.0, "postgres": 4.0},
+        }
+        phases = cpu_by_phase(
+            start, marks, {"sync_done": 20.0, "ledger_posted": 30.0, "reports_current": 60.0}
+        )
+        # Sync: 20 s wall; connector 30 - 10 = 20, reporting 9 - 5 = 4; (20 + 4) / (2 × 20).
+        assert phases["sync_done"] == {
+            "connector": 20.0,
+            "reporting": 4.0,
+            "wall_seconds": 20.0,
+            "stack_share_of_2_cores": 0.6,
+        }
+        # Ledger: 10 s wall; 1 + 10 = 11 of 20 core-seconds.
+        assert phases["ledger_posted"]["stack_share_of_2_cores"] == 0.55
+        # Reports: 30 s wall; connector 0.6, reporting 30, postgres first seen: 4 - 0;
+        # (0.6 + 4 + 30) / 60 = 0.5767.
+        assert phases["reports_current"] == {
+            "connector": 0.6,
+            "postgres": 4.0,
+            "reporting": 30.0,
+            "wall_seconds": 30.0,
+            "stack_share_of_2_cores": 0.58,
+        }
+
+    def test_a_milestone_not_reached_has_no_phase(self) -> None:
+        phases = cpu_by_phase({}, {"sync_done": {"ledger": 1.0}}, {"sync_done": 2.0})
+        assert list(phases) == ["sync_done"]
 
 
 class TestProfileSummary:
