@@ -30,7 +30,7 @@ from cashroom_reporting.domain.chart import (
     AccountType,
     ChartDeclarationError,
 )
-from cashroom_reporting.domain.document import Report
+from cashroom_reporting.domain.document import EVERY_ROW, Page, Report
 from cashroom_reporting.domain.vat import Scheme
 from cashroom_reporting.rendering.formats import to_csv, to_json, to_pdf
 from cashroom_reporting.settings import Settings
@@ -168,14 +168,16 @@ def build_router(
     async def serve(
         request: Request,
         allowed: set[str],
-        make: Callable[[AsyncSession, Mapping[str, str]], Awaitable[Report]],
+        make: Callable[[AsyncSession, Mapping[str, str], Page], Awaitable[Report]],
     ) -> Response:
+        """``make`` gets the page of rows to build: JSON's page, every row for CSV and PDF."""
         params = _query(request, allowed)
         fmt = _format(request)
         page = _page(params)
         async with db.transaction() as session:
             await session.execute(_READ_ONLY)
-            report = await make(session, params)
+            await session.execute(_CUSTOM_PLANS)
+            report = await make(session, params, Page(*page) if fmt == "json" else EVERY_ROW)
         return _render(report, fmt, page)
 
     @router.get("/reports/trial-balance", summary="Trial balance as of a date")
@@ -183,7 +185,7 @@ def build_router(
         return await serve(
             request,
             {"as_of"},
-            lambda s, p: reports.trial_balance(
+            lambda s, p, _: reports.trial_balance(
                 s, firm_id, _currency(p), _date(p, "as_of", _today())
             ),
         )
@@ -193,7 +195,7 @@ def build_router(
         return await serve(
             request,
             {"from", "to"},
-            lambda s, p: reports.profit_and_loss(
+            lambda s, p, _: reports.profit_and_loss(
                 s, firm_id, _currency(p), _date(p, "from"), _date(p, "to")
             ),
         )
@@ -203,7 +205,7 @@ def build_router(
         return await serve(
             request,
             {"as_of"},
-            lambda s, p: reports.balance_sheet(
+            lambda s, p, _: reports.balance_sheet(
                 s, firm_id, _currency(p), _date(p, "as_of", _today())
             ),
         )
@@ -213,13 +215,14 @@ def build_router(
         return await serve(
             request,
             {"as_of", "include_zero"},
-            lambda s, p: reports.client_ledger_balances(
+            lambda s, p, pg: reports.client_ledger_balances(
                 s,
                 firm_id,
                 _currency(p),
                 _date(p, "as_of", _today()),
                 include_zero=_bool(p, "include_zero"),
                 dormant_after_days=settings.dormant_after_days,
+                page=pg,
             ),
         )
 
@@ -230,7 +233,7 @@ def build_router(
         return await serve(
             request,
             {"from", "to"},
-            lambda s, p: reports.matter_ledger(
+            lambda s, p, _: reports.matter_ledger(
                 s,
                 firm_id,
                 _currency(p),
@@ -245,7 +248,7 @@ def build_router(
         return await serve(
             request,
             {"from", "to"},
-            lambda s, p: reports.nominal_ledger(
+            lambda s, p, _: reports.nominal_ledger(
                 s, firm_id, _currency(p), code, _date(p, "from"), _date(p, "to")
             ),
         )
@@ -255,8 +258,8 @@ def build_router(
         return await serve(
             request,
             {"as_of"},
-            lambda s, p: reports.aged_debtors(
-                s, firm_id, _currency(p), _date(p, "as_of", _today())
+            lambda s, p, pg: reports.aged_debtors(
+                s, firm_id, _currency(p), _date(p, "as_of", _today()), page=pg
             ),
         )
 
@@ -267,8 +270,8 @@ def build_router(
         return await serve(
             request,
             {"as_of"},
-            lambda s, p: reports.aged_creditors(
-                s, firm_id, _currency(p), _date(p, "as_of", _today())
+            lambda s, p, pg: reports.aged_creditors(
+                s, firm_id, _currency(p), _date(p, "as_of", _today()), page=pg
             ),
         )
 
@@ -277,7 +280,9 @@ def build_router(
         return await serve(
             request,
             {"as_of"},
-            lambda s, p: reports.unbilled(s, firm_id, _currency(p), _date(p, "as_of", _today())),
+            lambda s, p, pg: reports.unbilled(
+                s, firm_id, _currency(p), _date(p, "as_of", _today()), page=pg
+            ),
         )
 
     @router.get("/reports/vat-return", summary="VAT return: UK 9 boxes or Irish VAT3")
@@ -292,7 +297,7 @@ def build_router(
         return await serve(
             request,
             {"from", "to", "scheme"},
-            lambda s, p: reports.vat_return(
+            lambda s, p, _: reports.vat_return(
                 s, firm_id, _currency(p), _date(p, "from"), _date(p, "to"), scheme(p)
             ),
         )
@@ -302,7 +307,7 @@ def build_router(
         return await serve(
             request,
             {"as_of", "older_than_days", "residual_limit"},
-            lambda s, p: reports.dormant_balances(
+            lambda s, p, _: reports.dormant_balances(
                 s,
                 firm_id,
                 _currency(p),
@@ -317,7 +322,7 @@ def build_router(
         return await serve(
             request,
             {"as_of", "reconciliation_days"},
-            lambda s, p: reports.breach_register(
+            lambda s, p, _: reports.breach_register(
                 s,
                 firm_id,
                 _currency(p),
@@ -328,14 +333,16 @@ def build_router(
 
     @router.get("/reports/sync-summary", summary="Clio sync summary")
     async def sync_summary(firm_id: str, request: Request, _: Viewer) -> Response:
-        return await serve(request, set(), lambda s, p: reports.sync_summary(s, firm_id, _today()))
+        return await serve(
+            request, set(), lambda s, p, _: reports.sync_summary(s, firm_id, _today())
+        )
 
     @router.get("/reports/audit-trail", summary="Audit trail, a page at a time")
     async def audit_trail(firm_id: str, request: Request, _: Viewer) -> Response:
         return await serve(
             request,
             {"from", "to", "limit", "offset", "entity_type", "action"},
-            lambda s, p: reports.audit_trail(
+            lambda s, p, _: reports.audit_trail(
                 s,
                 firm_id,
                 _date(p, "from"),
@@ -448,6 +455,9 @@ def build_router(
 
 _RUNNING: set[asyncio.Task[Any]] = set()
 _READ_ONLY = text("SET TRANSACTION READ ONLY")
+_CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
+"""Plan each report's statements for its own dates: a plan kept for another as-of date can be
+many times slower (how many balances moved after the date decides the best plan)."""
 _UPSERT_NAME = text(
     "INSERT INTO firms (firm_id, name) VALUES (:f, :n) ON CONFLICT (firm_id) DO UPDATE SET name = :n"
 )

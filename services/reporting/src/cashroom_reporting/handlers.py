@@ -291,6 +291,7 @@ class JournalBatch:
                     total[where] = total.get(where, postings.ZERO) + movement
         await writes.move_accounts_in_bulk(session, accounts)
         await writes.move_matters_in_bulk(session, matter_lines)
+        await writes.respan_matters(session, {(key[0], key[1]) for key, _ in matter_lines})
         await writes.move_vat_in_bulk(session, vat)
         await writes.move_items_in_bulk(session, [r for r in rows if r["item_key"] is not None])
 

@@ -18,7 +18,7 @@ from cashroom_reporting.db import queries
 from cashroom_reporting.domain import client_money, financial, operations, subledgers
 from cashroom_reporting.domain.chart import AccountRole, Chart
 from cashroom_reporting.domain.client_money import MatterColumns
-from cashroom_reporting.domain.document import Consistency, Report
+from cashroom_reporting.domain.document import EVERY_ROW, Consistency, Page, Report
 from cashroom_reporting.domain.facts import Header, unknown_matter
 from cashroom_reporting.domain.postings import ZERO
 from cashroom_reporting.domain.vat import Scheme
@@ -80,7 +80,6 @@ async def _matter_columns(
     chart: Chart,
     *,
     include_zero: bool = False,
-    client_side_only: bool = False,
 ) -> list[MatterColumns]:
     return await queries.matter_columns(
         session,
@@ -90,7 +89,6 @@ async def _matter_columns(
         debtors=chart.codes_with(AccountRole.DEBTORS_CONTROL),
         unbilled=chart.codes_with(AccountRole.UNBILLED_DISBURSEMENTS),
         include_zero=include_zero,
-        client_side_only=client_side_only,
     )
 
 
@@ -153,13 +151,14 @@ async def client_ledger_balances(
     *,
     include_zero: bool,
     dormant_after_days: int,
+    page: Page = EVERY_ROW,
 ) -> Report:
     ctx = await context(session, firm_id, currency)
     cur = ctx.header.currency
     chart = await chart_of_accounts.load_chart(session, firm_id)
     columns = await _matter_columns(session, firm_id, cur, as_of, chart, include_zero=include_zero)
-    shown = [c.matter_id for c in columns if include_zero or c.client or c.office]
-    infos = await queries.matter_infos(session, firm_id, shown)
+    listing = client_money.client_listing(columns, include_zero=include_zero)
+    infos = await queries.matter_infos(session, firm_id, listing.matter_ids_on(page))
     nominals = await queries.account_balances(session, firm_id, cur, as_of)
     return client_money.client_ledger_balances(
         ctx.header,
@@ -171,6 +170,7 @@ async def client_ledger_balances(
         as_of,
         include_zero=include_zero,
         dormant_after_days=dormant_after_days,
+        page=page,
     )
 
 
@@ -214,50 +214,66 @@ async def matter_ledger(
 
 
 async def aged_debtors(
-    session: AsyncSession, firm_id: str, currency: str | None, as_of: date
+    session: AsyncSession,
+    firm_id: str,
+    currency: str | None,
+    as_of: date,
+    *,
+    page: Page = EVERY_ROW,
 ) -> Report:
     ctx = await context(session, firm_id, currency)
     cur = ctx.header.currency
     chart = await chart_of_accounts.load_chart(session, firm_id)
-    items = await queries.open_items(
-        session, firm_id, chart.codes_with(AccountRole.DEBTORS_CONTROL), cur, as_of
+    items = await queries.aged_items(
+        session, firm_id, chart.codes_with(AccountRole.DEBTORS_CONTROL), cur, as_of, "bill"
     )
+    shown = subledgers.aged_items(items, owed_to_us=True).on(page)
     bills = await queries.bills(
-        session, firm_id, queries.item_ids([i.item_key for i in items], "bill")
+        session, firm_id, queries.item_ids([i.item_key for i in shown], "bill")
     )
     infos = await queries.matter_infos(
-        session, firm_id, {i.matter_id for i in items if i.matter_id}
+        session, firm_id, {i.matter_id for i in shown if i.matter_id}
     )
     nominals = await queries.account_balances(session, firm_id, cur, as_of)
     return subledgers.aged_debtors(
-        ctx.header, ctx.consistency, chart, items, bills, infos, nominals, as_of
+        ctx.header, ctx.consistency, chart, items, bills, infos, nominals, as_of, page
     )
 
 
 async def aged_creditors(
-    session: AsyncSession, firm_id: str, currency: str | None, as_of: date
+    session: AsyncSession,
+    firm_id: str,
+    currency: str | None,
+    as_of: date,
+    *,
+    page: Page = EVERY_ROW,
 ) -> Report:
     ctx = await context(session, firm_id, currency)
     cur = ctx.header.currency
     chart = await chart_of_accounts.load_chart(session, firm_id)
-    items = await queries.open_items(
-        session, firm_id, chart.codes_with(AccountRole.PURCHASE_LEDGER_CONTROL), cur, as_of
-    )
+    codes = chart.codes_with(AccountRole.PURCHASE_LEDGER_CONTROL)
+    items = await queries.aged_items(session, firm_id, codes, cur, as_of, "invoice")
+    shown = subledgers.aged_items(items, owed_to_us=False).on(page)
     invoices = await queries.invoices(
-        session, firm_id, queries.item_ids([i.item_key for i in items], "invoice")
+        session, firm_id, queries.item_ids([i.item_key for i in shown], "invoice")
     )
-    matter_ids = {i.matter_id for i in items if i.matter_id} | {
+    matter_ids = {i.matter_id for i in shown if i.matter_id} | {
         v.matter_id for v in invoices.values() if v.matter_id
     }
     infos = await queries.matter_infos(session, firm_id, matter_ids)
     nominals = await queries.account_balances(session, firm_id, cur, as_of)
     return subledgers.aged_creditors(
-        ctx.header, ctx.consistency, chart, items, invoices, infos, nominals, as_of
+        ctx.header, ctx.consistency, chart, items, invoices, infos, nominals, as_of, page
     )
 
 
 async def unbilled(
-    session: AsyncSession, firm_id: str, currency: str | None, as_of: date
+    session: AsyncSession,
+    firm_id: str,
+    currency: str | None,
+    as_of: date,
+    *,
+    page: Page = EVERY_ROW,
 ) -> Report:
     ctx = await context(session, firm_id, currency)
     cur = ctx.header.currency
@@ -265,12 +281,21 @@ async def unbilled(
     columns = await _matter_columns(session, firm_id, cur, as_of, chart)
     disbursements = {c.matter_id: c.unbilled_disbursements for c in columns}
     work = await queries.unbilled_work(session, firm_id, cur, as_of)
-    matter_ids = {w.matter_id for w in work} | {m for m, v in disbursements.items() if v}
-    infos = await queries.matter_infos(session, firm_id, matter_ids)
-    last_bills = await queries.last_bill_dates(session, firm_id, matter_ids, as_of)
+    shown = page.of(subledgers.unbilled_matters(disbursements, work))
+    infos = await queries.matter_infos(session, firm_id, shown)
+    last_bills = await queries.last_bill_dates(session, firm_id, shown, as_of)
     nominals = await queries.account_balances(session, firm_id, cur, as_of)
     return subledgers.unbilled(
-        ctx.header, ctx.consistency, chart, disbursements, work, last_bills, infos, nominals, as_of
+        ctx.header,
+        ctx.consistency,
+        chart,
+        disbursements,
+        work,
+        last_bills,
+        infos,
+        nominals,
+        as_of,
+        page,
     )
 
 
@@ -309,7 +334,7 @@ async def dormant_balances(
     ctx = await context(session, firm_id, currency)
     cur = ctx.header.currency
     chart = await chart_of_accounts.load_chart(session, firm_id)
-    columns = await _matter_columns(session, firm_id, cur, as_of, chart, client_side_only=True)
+    columns = await _matter_columns(session, firm_id, cur, as_of, chart)
     infos = await queries.matter_infos(session, firm_id, [c.matter_id for c in columns if c.client])
     return client_money.dormant_balances(
         ctx.header,
@@ -335,7 +360,7 @@ async def breach_register(
     ctx = await context(session, firm_id, currency)
     cur = ctx.header.currency
     chart = await chart_of_accounts.load_chart(session, firm_id)
-    columns = await _matter_columns(session, firm_id, cur, as_of, chart, client_side_only=True)
+    columns = await _matter_columns(session, firm_id, cur, as_of, chart)
     exceptions = await queries.exceptions(session, firm_id, as_of)
     matter_ids = {c.matter_id for c in columns if c.client < 0} | {
         e.matter_id for e in exceptions if e.matter_id is not None

@@ -189,6 +189,29 @@ _UNSETTLED = """
       AND (u.last_movement_on > :d OR u.debit_total <> u.credit_total))"""
 
 
+_MATTER_COLUMNS_FROM_SPANS = text("""
+SELECT s.matter_id, s.client,
+       COALESCE(o.billed, 0) AS billed, COALESCE(o.unbilled, 0) AS unbilled,
+       COALESCE(o.other, 0) AS other,
+       s.from_day AS last_movement_on, s.client_last_on AS client_last_movement_on
+FROM matter_spans s
+LEFT JOIN LATERAL (
+    SELECT CAST(SUM(CAST(e.amount AS bigint)) FILTER (WHERE e.code = ANY(:debtors)) AS bigint)
+               AS billed,
+           CAST(SUM(CAST(e.amount AS bigint)) FILTER (
+               WHERE e.code = ANY(:unbilled) AND NOT e.code = ANY(:debtors)) AS bigint)
+               AS unbilled,
+           CAST(SUM(CAST(e.amount AS bigint)) FILTER (
+               WHERE NOT e.code = ANY(:unbilled) AND NOT e.code = ANY(:debtors)) AS bigint)
+               AS other
+    FROM jsonb_each_text(s.office) AS e(code, amount)
+) AS o ON true
+WHERE s.live AND daterange(s.from_day, s.to_day) @> CAST(:d AS date)
+  AND s.firm_id = :f AND s.currency = :c
+ORDER BY s.matter_id
+""")
+
+
 async def matter_columns(
     session: AsyncSession,
     firm_id: str,
@@ -198,16 +221,27 @@ async def matter_columns(
     debtors: Collection[str],
     unbilled: Collection[str],
     include_zero: bool = False,
-    client_side_only: bool = False,
 ) -> list[MatterColumns]:
     """Each matter's client balance (credit positive), billed debt, unbilled disbursements and
-    other office-side balance (debit positive) as of ``as_of``, added up in the database
-    (``client_side_only``: the client column alone, for the client-money reports)."""
-    extra = ("" if include_zero else _UNSETTLED) + (
-        " AND b.side = 'client'" if client_side_only else ""
-    )
+    other office-side balance (debit positive) as of ``as_of``, added up in the database.
+
+    The matters with a balance then are the live matter spans containing the date (one index
+    search, however long the journal and whatever the date); a matter with every balance at zero
+    is left out (it changes no total) unless ``include_zero``, which reads every matter's
+    columns as of the date (one index lookup per column that moved since)."""
+    params = {
+        "f": firm_id,
+        "c": currency,
+        "d": as_of,
+        "debtors": sorted(debtors),
+        "unbilled": sorted(unbilled),
+    }
+    if not include_zero:
+        return [
+            MatterColumns(*r) for r in await session.execute(_MATTER_COLUMNS_FROM_SPANS, params)
+        ]
     sql = f"""
-    WITH b AS ({_MATTERS_AS_OF.format(extra=extra)})
+    WITH b AS ({_MATTERS_AS_OF.format(extra="")})
     SELECT matter_id,
       CAST(COALESCE(SUM(credit - debit) FILTER (WHERE side = 'client'), 0) AS bigint) AS client,
       CAST(COALESCE(SUM(debit - credit) FILTER (
@@ -222,17 +256,7 @@ async def matter_columns(
       MAX(last_movement_on) FILTER (WHERE side = 'client') AS client_last_movement_on
     FROM b GROUP BY matter_id ORDER BY matter_id
     """
-    rows = await session.execute(
-        text(sql),
-        {
-            "f": firm_id,
-            "c": currency,
-            "d": as_of,
-            "debtors": sorted(debtors),
-            "unbilled": sorted(unbilled),
-        },
-    )
-    return [MatterColumns(*r) for r in rows]
+    return [MatterColumns(*r) for r in await session.execute(text(sql), params)]
 
 
 async def matter_exists(session: AsyncSession, firm_id: str, matter_id: int) -> bool:
@@ -314,6 +338,71 @@ async def open_items(
     )
     items = [
         OpenItem(r.item_key, r.account_code, r.matter_id, r.opened_on, Movement(r.debit, r.credit))
+        for r in rows
+    ]
+    return [i for i in items if i.movement.net != 0]
+
+
+_AGED_ITEMS = """
+SELECT i.item_key, i.account_code, i.matter_id, i.opened_on,
+       COALESCE(x.debit, i.debit_total) AS debit, COALESCE(x.credit, i.credit_total) AS credit,
+       s.{dated} AS dated
+FROM ledger_items i
+LEFT JOIN LATERAL (
+    SELECT CAST(SUM(l.debit) AS bigint) AS debit, CAST(SUM(l.credit) AS bigint) AS credit
+    FROM journal_lines l
+    WHERE i.last_movement_on > :d
+      AND l.firm_id = i.firm_id AND l.account_code = i.account_code
+      AND l.item_key = i.item_key AND l.currency = i.currency AND l.posted_on <= :d
+) AS x ON i.last_movement_on > :d
+LEFT JOIN {source} s ON s.firm_id = i.firm_id AND s.{source_id} = CASE
+    WHEN i.item_key ~ '^{prefix}:[0-9]{{1,18}}$'
+    THEN CAST(substr(i.item_key, {skip}) AS bigint) END
+WHERE daterange(i.opened_on, i.closed_on) @> CAST(:d AS date)
+  AND i.firm_id = :f AND i.account_code = ANY(:codes) AND i.currency = :c
+"""
+
+_AGED = {
+    "bill": text(
+        _AGED_ITEMS.format(
+            dated="issued_on", source="bills", source_id="bill_id", prefix="bill", skip=6
+        )
+    ),
+    "invoice": text(
+        _AGED_ITEMS.format(
+            dated="invoiced_on",
+            source="purchase_invoices",
+            source_id="invoice_id",
+            prefix="invoice",
+            skip=9,
+        )
+    ),
+}
+
+
+async def aged_items(
+    session: AsyncSession,
+    firm_id: str,
+    codes: Collection[str],
+    currency: str,
+    as_of: date,
+    kind: str,
+) -> list[OpenItem]:
+    """The items of the control nominals ``codes`` open on ``as_of`` (found in one index
+    search: the items whose open period contains the date) with their balance then and the date
+    of their ``kind`` ("bill" or "invoice") for ageing; items at zero left out."""
+    rows = await session.execute(
+        _AGED[kind], {"f": firm_id, "codes": sorted(codes), "c": currency, "d": as_of}
+    )
+    items = [
+        OpenItem(
+            r.item_key,
+            r.account_code,
+            r.matter_id,
+            r.opened_on,
+            Movement(r.debit, r.credit),
+            r.dated,
+        )
         for r in rows
     ]
     return [i for i in items if i.movement.net != 0]

@@ -12,11 +12,14 @@ from collections.abc import Sequence
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from cashroom_reporting.db import writes
+
 AGGREGATES = (
     "account_daily",
     "account_balances",
     "matter_daily",
     "matter_balances",
+    "matter_spans",
     "vat_daily",
     "ledger_items",
     "sync_totals",
@@ -27,6 +30,7 @@ async def everything(session: AsyncSession, firm_id: str, tracked_codes: Sequenc
     for table in AGGREGATES:
         await session.execute(text(f"DELETE FROM {table} WHERE firm_id = :f"), {"f": firm_id})
     await balances(session, firm_id)
+    await session.execute(writes.FIRM_SPANS_INSERT, {"f": firm_id})
     await items(session, firm_id, tracked_codes)
     await sync_totals(session, firm_id)
 

@@ -31,6 +31,7 @@ from sqlalchemy import (
     Uuid,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 
 from cashroom_chassis.messaging_tables import add_messaging_tables
 
@@ -251,6 +252,34 @@ matter_balances = _current(
     Column("account_code", CODE, primary_key=True),
 )
 
+matter_spans = Table(
+    "matter_spans",
+    metadata,
+    _firm(),
+    Column("matter_id", BigInteger, primary_key=True),
+    Column("currency", CURRENCY, primary_key=True),
+    Column("from_day", Date, primary_key=True, comment="A day the matter moved."),
+    Column("to_day", Date, nullable=True, comment="The matter's next movement; null: none yet."),
+    Column("client", BigInteger, nullable=False, comment="Client side, credit positive."),
+    Column(
+        "office",
+        JSONB,
+        nullable=False,
+        comment="Office side per nominal, debit positive; nominals at zero left out.",
+    ),
+    Column("client_last_on", Date, nullable=True, comment="Last client-side movement so far."),
+    Column("live", Boolean, nullable=False, comment="Any balance not zero."),
+    Index(
+        "matter_spans_live",
+        text("daterange(from_day, to_day)"),
+        postgresql_using="gist",
+        postgresql_where=text("live"),
+    ),
+)
+"""A matter's whole ledger from one day it moved until the next (``from_day`` inclusive to
+``to_day`` exclusive): the matters with a balance on any date are the live spans containing it,
+one index search (the client listing, dormant balances, breach register), whatever the date."""
+
 vat_daily = Table(
     "vat_daily",
     metadata,
@@ -281,6 +310,11 @@ ledger_items = Table(
         comment="The last movement's date when the item is settled (balance 0), else null.",
     ),
     Index("ledger_items_open", "firm_id", "account_code", "closed_on"),
+    Index(
+        "ledger_items_open_on",
+        text("daterange(opened_on, closed_on)"),
+        postgresql_using="gist",
+    ),
 )
 
 source_links = Table(
@@ -497,6 +531,7 @@ AGGREGATE_TABLES = (
     account_balances,
     matter_daily,
     matter_balances,
+    matter_spans,
     vat_daily,
     ledger_items,
     sync_totals,

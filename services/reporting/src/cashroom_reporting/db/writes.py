@@ -8,7 +8,7 @@ back-dated journal keeps every later balance right. The current-balance tables m
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 from typing import Any
 
@@ -417,3 +417,76 @@ async def move_items_in_bulk(session: AsyncSession, lines: Sequence[Mapping[str,
         for name, value in item.items():
             columns[name].append(value)
     await session.execute(BULK_ITEM_SQL, columns)
+
+
+# --- matter spans ----------------------------------------------------------------------------
+
+_SPANS_SELECT = """
+SELECT firm_id, matter_id, currency, day,
+       LEAD(day) OVER (PARTITION BY firm_id, matter_id, currency ORDER BY day),
+       client, office, client_last_on, client <> 0 OR office <> CAST('{{}}' AS jsonb)
+FROM (
+    SELECT v.firm_id, v.matter_id, v.currency, v.day,
+           CAST(COALESCE(SUM(v.net_credit) FILTER (WHERE v.side = 'client'), 0) AS bigint)
+               AS client,
+           COALESCE(
+               jsonb_object_agg(v.account_code, -v.net_credit)
+                   FILTER (WHERE v.side <> 'client' AND v.net_credit <> 0),
+               CAST('{{}}' AS jsonb)) AS office,
+           MAX(v.key_day) FILTER (WHERE v.side = 'client') AS client_last_on
+    FROM (
+        SELECT d.firm_id, d.matter_id, d.currency, d.day, k.side, k.account_code,
+               x.key_day, x.net_credit
+        FROM (SELECT DISTINCT m.firm_id, m.matter_id, m.currency, m.day
+              FROM matter_daily m {wanted}) AS d
+        JOIN matter_balances k
+          ON k.firm_id = d.firm_id AND k.matter_id = d.matter_id AND k.currency = d.currency
+         AND k.first_movement_on <= d.day
+        CROSS JOIN LATERAL (
+            SELECT m.day AS key_day, m.cum_credit - m.cum_debit AS net_credit
+            FROM matter_daily m
+            WHERE m.firm_id = k.firm_id AND m.matter_id = k.matter_id AND m.side = k.side
+              AND m.account_code = k.account_code AND m.currency = k.currency
+              AND m.day <= d.day
+            ORDER BY m.day DESC LIMIT 1
+        ) AS x
+    ) AS v
+    GROUP BY v.firm_id, v.matter_id, v.currency, v.day
+) AS spans
+"""
+"""Each day a matter moved, its every column's cumulative balance then (the last daily row of
+each column on or before that day), until its next day: one matter span. The office side is
+kept per nominal (the reports add up debtors control, unbilled disbursements and the rest, as
+the chart of accounts says at the time of the report)."""
+
+SPANS_INSERT = (
+    "INSERT INTO matter_spans (firm_id, matter_id, currency, from_day, to_day, client, office, "
+    "client_last_on, live) "
+)
+
+RESPAN_DELETE = text("""
+DELETE FROM matter_spans s
+USING unnest(CAST(:firm_id AS text[]), CAST(:matter_id AS bigint[])) AS t(firm_id, matter_id)
+WHERE s.firm_id = t.firm_id AND s.matter_id = t.matter_id
+""")
+
+RESPAN_INSERT = text(
+    SPANS_INSERT
+    + _SPANS_SELECT.format(
+        wanted="JOIN unnest(CAST(:firm_id AS text[]), CAST(:matter_id AS bigint[])) "
+        "AS t(firm_id, matter_id) ON m.firm_id = t.firm_id AND m.matter_id = t.matter_id"
+    )
+)
+
+FIRM_SPANS_INSERT = text(SPANS_INSERT + _SPANS_SELECT.format(wanted="WHERE m.firm_id = :f"))
+
+
+async def respan_matters(session: AsyncSession, matters: Collection[tuple[str, int]]) -> None:
+    """Derive again the spans of the (firm, matter)s whose daily rows just moved: a back-dated
+    movement changes every later span of its matter, and a matter has few days."""
+    if not matters:
+        return
+    ordered = sorted(matters)
+    params = {"firm_id": [f for f, _ in ordered], "matter_id": [m for _, m in ordered]}
+    await session.execute(RESPAN_DELETE, params)
+    await session.execute(RESPAN_INSERT, params)

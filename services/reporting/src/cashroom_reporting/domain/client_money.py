@@ -10,12 +10,14 @@ from datetime import date
 from cashroom_reporting.domain.ageing import DORMANCY_BANDS, age_in_days, band_for
 from cashroom_reporting.domain.chart import AccountRole, Chart
 from cashroom_reporting.domain.document import (
+    EVERY_ROW,
     Cell,
     Check,
     Col,
     Consistency,
     Figure,
     Kind,
+    Page,
     Report,
     Row,
     Section,
@@ -74,6 +76,32 @@ LISTING_COLUMNS = [
 ]
 
 
+@dataclass(frozen=True, slots=True)
+class ClientListing:
+    """Which matters the client ledger listing shows, section by section: every row of each
+    section, in order (narrow figures, no names yet)."""
+
+    matters: Sequence[MatterColumns]
+    overdrawn: Sequence[MatterColumns]
+    office_credit: Sequence[MatterColumns]
+    transfer_due: Sequence[MatterColumns]
+
+    def matter_ids_on(self, page: Page) -> set[int]:
+        """The matters whose names the given page of every section needs."""
+        sections = (self.matters, self.overdrawn, self.office_credit, self.transfer_due)
+        return {c.matter_id for rows in sections for c in page.of(rows)}
+
+
+def client_listing(columns: Sequence[MatterColumns], *, include_zero: bool) -> ClientListing:
+    shown = [c for c in columns if include_zero or c.client or c.office]
+    return ClientListing(
+        matters=shown,
+        overdrawn=[c for c in shown if c.client < 0],
+        office_credit=[c for c in shown if c.office < 0],
+        transfer_due=[c for c in shown if c.client > 0 and c.billed > 0],
+    )
+
+
 def client_ledger_balances(
     header: Header,
     consistency: Consistency,
@@ -85,23 +113,25 @@ def client_ledger_balances(
     *,
     include_zero: bool,
     dormant_after_days: int,
+    page: Page = EVERY_ROW,
 ) -> Report:
-    rows: list[Row] = []
-    totals = {"client": 0, "billed": 0, "unbilled": 0, "other": 0}
-    overdrawn: list[Row] = []
-    office_credit: list[Row] = []
-    transfer_due: list[Row] = []
-    dormant = 0
-    for c in columns:
-        totals["client"] += c.client
-        totals["billed"] += c.billed
-        totals["unbilled"] += c.unbilled_disbursements
-        totals["other"] += c.other_office
-        if not include_zero and not (c.client or c.office):
-            continue
+    """Totals, counts and checks over every matter in ``columns``; rows built for ``page`` of
+    each section only (``infos`` need only name the matters on it)."""
+    totals = {
+        "client": sum(c.client for c in columns),
+        "billed": sum(c.billed for c in columns),
+        "unbilled": sum(c.unbilled_disbursements for c in columns),
+    }
+    listing = client_listing(columns, include_zero=include_zero)
+    dormant = sum(
+        1
+        for c in listing.matters
+        if c.client != 0 and age_in_days(c.last_movement_on, as_of) >= dormant_after_days
+    )
+
+    def row(c: MatterColumns) -> dict[str, Cell]:
         info = _info(infos, c.matter_id)
-        days = age_in_days(c.last_movement_on, as_of)
-        row: dict[str, Cell] = {
+        return {
             "client_ref": str(info.client_id) if info.client_id is not None else "",
             "client_name": info.client_name,
             "matter_ref": info.reference,
@@ -111,18 +141,14 @@ def client_ledger_balances(
             "office_balance": c.billed,
             "unbilled_disbursements": c.unbilled_disbursements,
             "last_movement_on": c.last_movement_on,
-            "days_since": days,
+            "days_since": age_in_days(c.last_movement_on, as_of),
             "overdrawn": c.client < 0,
         }
-        rows.append(row)
-        if c.client < 0:
-            overdrawn.append(row)
-        if c.office < 0:
-            office_credit.append(row)
-        if c.client > 0 and c.billed > 0:
-            transfer_due.append({**row, "transferable": min(c.client, c.billed)})
-        if c.client != 0 and days >= dormant_after_days:
-            dormant += 1
+
+    def rows_of(section: Sequence[MatterColumns]) -> list[Row]:
+        return [row(c) for c in page.of(section)]
+
+    paged = len if page.size else (lambda _: None)
     g = nominals
     client_bank = balance_of(g, chart.codes_with(AccountRole.CLIENT_BANK))
     client_control = -balance_of(g, chart.codes_with(AccountRole.CLIENT_MONEY_CONTROL))
@@ -170,23 +196,26 @@ def client_ledger_balances(
             "matters",
             "Client ledger balances",
             LISTING_COLUMNS,
-            rows,
+            rows_of(listing.matters),
             listing_totals,
             highlight_key="overdrawn",
             note="Overdrawn client ledgers (a client balance below zero) are highlighted.",
+            rows_total=paged(listing.matters),
         ),
         Section(
             "overdrawn",
             "Overdrawn client ledgers (breach: replace at once, SRA 6.1)",
             LISTING_COLUMNS,
-            overdrawn,
+            rows_of(listing.overdrawn),
             highlight_key="overdrawn",
+            rows_total=paged(listing.overdrawn),
         ),
         Section(
             "office_credit",
             "Office-side credit balances (possibly client money in the office account)",
             LISTING_COLUMNS,
-            office_credit,
+            rows_of(listing.office_credit),
+            rows_total=paged(listing.office_credit),
         ),
         Section(
             "transfer_due",
@@ -196,7 +225,11 @@ def client_ledger_balances(
                 Col("office_balance", "Office (billed)", M),
                 Col("transferable", "Transferable", M),
             ],
-            transfer_due,
+            [
+                {**row(c), "transferable": min(c.client, c.billed)}
+                for c in page.of(listing.transfer_due)
+            ],
+            rows_total=paged(listing.transfer_due),
         ),
     ]
     return make_report(
@@ -218,7 +251,7 @@ def client_ledger_balances(
             ),
             Figure("office_total", "Office balances (billed)", totals["billed"]),
             Figure("unbilled_total", "Unbilled disbursements", totals["unbilled"]),
-            Figure("overdrawn_count", "Overdrawn client ledgers", len(overdrawn), Kind.INT),
+            Figure("overdrawn_count", "Overdrawn client ledgers", len(listing.overdrawn), Kind.INT),
             Figure(
                 "dormant_count",
                 f"Client balances with no movement for {dormant_after_days} days",

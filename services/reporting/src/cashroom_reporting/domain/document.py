@@ -11,13 +11,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 if TYPE_CHECKING:
     from cashroom_reporting.domain.facts import Header
 
 Cell = str | int | bool | date | None
 Row = Mapping[str, Cell]
+T = TypeVar("T")
 
 
 class Kind(StrEnum):
@@ -47,6 +48,26 @@ class Section:
     note: str | None = None
     highlight_key: str | None = None
     """A bool column; rows where it is true are highlighted (e.g. overdrawn ledgers)."""
+    rows_total: int | None = None
+    """Set when ``rows`` is one page of a longer listing: how many rows the whole listing has
+    (the totals always cover every row)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """Which rows of a listing to build: page ``number`` (from 1) of ``size`` rows; size 0 is
+    every row (CSV, PDF)."""
+
+    number: int = 1
+    size: int = 0
+
+    def of(self, rows: Sequence[T]) -> Sequence[T]:
+        if not self.size:
+            return rows
+        return rows[(self.number - 1) * self.size : self.number * self.size]
+
+
+EVERY_ROW = Page()
 
 
 @dataclass(frozen=True, slots=True)

@@ -56,6 +56,8 @@ class OpenItem:
     matter_id: int | None
     opened_on: date
     movement: Movement  # cumulative debits and credits as of the report date
+    dated: date | None = None
+    """The bill's (supplier invoice's) own date when it is known, for ageing."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from cashroom_reporting.domain.ageing import BUCKETS, age_in_days, bucket_for
 from cashroom_reporting.domain.chart import AccountRole, Chart
 from cashroom_reporting.domain.document import (
+    EVERY_ROW,
     Cell,
     Check,
     Col,
     Consistency,
     Figure,
     Kind,
+    Page,
     Report,
     Row,
     Section,
@@ -55,9 +58,49 @@ def _describe_source(key: str) -> str:
     return key
 
 
+def _count(rows: Sequence[object], page: Page) -> int | None:
+    """A section's row count when its rows are one page of it."""
+    return len(rows) if page.size else None
+
+
 def _bucket_cells(amount: int, days: int) -> dict[str, Cell]:
     bucket = bucket_for(days)
     return {b.key: (amount if b is bucket else None) for b in BUCKETS}
+
+
+@dataclass(frozen=True, slots=True)
+class AgedItems:
+    """The open items of an aged listing, oldest first: those owed (``listed``: a bill, a
+    supplier invoice) and the rest (``unallocated``: credits, payments not matched yet)."""
+
+    listed: Sequence[OpenItem]
+    unallocated: Sequence[OpenItem]
+
+    def on(self, page: Page) -> list[OpenItem]:
+        """The items the given page of either section shows."""
+        return [*page.of(self.listed), *page.of(self.unallocated)]
+
+
+def aged_items(items: Sequence[OpenItem], *, owed_to_us: bool) -> AgedItems:
+    """Debtors (``owed_to_us``): an item owes when its debit balance is above zero and it was
+    billed; creditors: when its credit balance is above zero and it was invoiced."""
+    listed: list[OpenItem] = []
+    unallocated: list[OpenItem] = []
+    for item in sorted(items, key=lambda i: (i.opened_on, i.item_key)):
+        m = item.movement
+        owed = m.debit > 0 and m.net > 0 if owed_to_us else m.credit > 0 and m.net < 0
+        (listed if owed else unallocated).append(item)
+    return AgedItems(listed, unallocated)
+
+
+def _aged_totals(items: Sequence[OpenItem], sign: int, as_of: date) -> tuple[int, dict[str, int]]:
+    total = 0
+    buckets: dict[str, int] = defaultdict(int)
+    for item in items:
+        outstanding = sign * item.movement.net
+        total += outstanding
+        buckets[bucket_for(age_in_days(item.dated or item.opened_on, as_of)).key] += outstanding
+    return total, buckets
 
 
 def aged_debtors(
@@ -69,21 +112,22 @@ def aged_debtors(
     infos: Mapping[int, MatterInfo],
     nominals: Mapping[str, Movement],
     as_of: date,
+    page: Page = EVERY_ROW,
 ) -> Report:
-    rows: list[Row] = []
-    unallocated: list[Row] = []
-    bucket_totals: dict[str, int] = defaultdict(int)
-    total = 0
-    for item in sorted(items, key=lambda i: (i.opened_on, i.item_key)):
+    """Totals over every item; rows built for ``page`` of each section (``bills`` and
+    ``infos`` need only cover the items on it)."""
+    total, bucket_totals = _aged_totals(items, 1, as_of)
+    aged = aged_items(items, owed_to_us=True)
+
+    def row(item: OpenItem) -> Row:
         outstanding = item.movement.net
-        total += outstanding
         bill_id = _item_id(item.item_key, "bill")
         bill = bills.get(bill_id) if bill_id is not None else None
-        dated = bill.issued_on if bill else item.opened_on
+        dated = bill.issued_on if bill else item.dated or item.opened_on
         days = age_in_days(dated, as_of)
         info = infos.get(item.matter_id) if item.matter_id is not None else None
         info = info or (unknown_matter(item.matter_id) if item.matter_id is not None else None)
-        row: dict[str, Cell] = {
+        return {
             "client_name": info.client_name if info else "",
             "matter_ref": info.reference if info else "",
             "bill_number": bill.bill_number if bill else _describe_source(item.item_key),
@@ -95,8 +139,9 @@ def aged_debtors(
             "days": days,
             **_bucket_cells(outstanding, days),
         }
-        bucket_totals[bucket_for(days).key] += outstanding
-        (rows if outstanding > 0 and item.movement.debit else unallocated).append(row)
+
+    rows = [row(i) for i in page.of(aged.listed)]
+    unallocated = [row(i) for i in page.of(aged.unallocated)]
     control = balance_of(nominals, chart.codes_with(AccountRole.DEBTORS_CONTROL))
     columns = [
         Col("client_name", "Client", width=1.3),
@@ -118,13 +163,16 @@ def aged_debtors(
         as_at(as_of),
         {"as_of": as_of},
         [
-            Section("bills", "Outstanding bills", columns, rows),
+            Section(
+                "bills", "Outstanding bills", columns, rows, rows_total=_count(aged.listed, page)
+            ),
             Section(
                 "unallocated",
                 "Unallocated credits and items without a bill",
                 columns,
                 unallocated,
                 note="Credit notes, and payments not yet matched to a bill, reduce what is owed.",
+                rows_total=_count(aged.unallocated, page),
             ),
             Section("totals", "Totals by age", columns, [], totals),
         ],
@@ -152,23 +200,24 @@ def aged_creditors(
     infos: Mapping[int, MatterInfo],
     nominals: Mapping[str, Movement],
     as_of: date,
+    page: Page = EVERY_ROW,
 ) -> Report:
-    rows: list[Row] = []
-    unallocated: list[Row] = []
-    bucket_totals: dict[str, int] = defaultdict(int)
-    total = 0
-    for item in sorted(items, key=lambda i: (i.opened_on, i.item_key)):
-        outstanding = -item.movement.net  # credit balance: owed to the supplier
-        total += outstanding
+    """Totals over every item; rows built for ``page`` of each section (``invoices`` and
+    ``infos`` need only cover the items on it)."""
+    total, bucket_totals = _aged_totals(items, -1, as_of)  # credit balance: owed to the supplier
+    aged = aged_items(items, owed_to_us=False)
+
+    def row(item: OpenItem) -> Row:
+        outstanding = -item.movement.net
         invoice_id = _item_id(item.item_key, "invoice")
         invoice = invoices.get(invoice_id) if invoice_id is not None else None
-        dated = invoice.invoiced_on if invoice else item.opened_on
+        dated = invoice.invoiced_on if invoice else item.dated or item.opened_on
         days = age_in_days(dated, as_of)
         matter_id = invoice.matter_id if invoice else item.matter_id
         info = (
             (infos.get(matter_id) or unknown_matter(matter_id)) if matter_id is not None else None
         )
-        row: dict[str, Cell] = {
+        return {
             "supplier": (invoice.supplier or "(no supplier named in Clio)")
             if invoice
             else "(supplier not yet synced)",
@@ -183,8 +232,9 @@ def aged_creditors(
             "days": days,
             **_bucket_cells(outstanding, days),
         }
-        bucket_totals[bucket_for(days).key] += outstanding
-        (rows if outstanding > 0 and item.movement.credit else unallocated).append(row)
+
+    rows = [row(i) for i in page.of(aged.listed)]
+    unallocated = [row(i) for i in page.of(aged.unallocated)]
     control = -balance_of(nominals, chart.codes_with(AccountRole.PURCHASE_LEDGER_CONTROL))
     columns = [
         Col("supplier", "Supplier", width=1.3),
@@ -206,12 +256,19 @@ def aged_creditors(
         as_at(as_of),
         {"as_of": as_of},
         [
-            Section("invoices", "Unpaid supplier invoices", columns, rows),
+            Section(
+                "invoices",
+                "Unpaid supplier invoices",
+                columns,
+                rows,
+                rows_total=_count(aged.listed, page),
+            ),
             Section(
                 "unallocated",
                 "Unallocated payments and items without an invoice",
                 columns,
                 unallocated,
+                rows_total=_count(aged.unallocated, page),
             ),
             Section(
                 "totals",
@@ -236,6 +293,13 @@ def aged_creditors(
     )
 
 
+def unbilled_matters(
+    unbilled_disbursements: Mapping[int, int], work: Sequence[UnbilledWork]
+) -> list[int]:
+    """The matters the unbilled listing shows, in order: unbilled Clio work or disbursements."""
+    return sorted({w.matter_id for w in work} | {m for m, v in unbilled_disbursements.items() if v})
+
+
 def unbilled(
     header: Header,
     consistency: Consistency,
@@ -246,8 +310,12 @@ def unbilled(
     infos: Mapping[int, MatterInfo],
     nominals: Mapping[str, Movement],
     as_of: date,
+    page: Page = EVERY_ROW,
 ) -> Report:
+    """Totals over every matter; rows built for ``page`` (``infos`` and ``last_bills`` need
+    only cover the matters on it)."""
     per_matter: dict[int, dict[str, Cell]] = {}
+    on_page = set(page.of(unbilled_matters(unbilled_disbursements, work)))
 
     def entry(matter_id: int) -> dict[str, Cell]:
         if matter_id not in per_matter:
@@ -272,20 +340,22 @@ def unbilled(
     }
     totals: dict[str, int] = defaultdict(int)
     for w in work:
-        row = entry(w.matter_id)
         column = columns_by_kind.get(w.kind, "unbilled_expenses")
+        totals[column] += w.value
+        if w.matter_id not in on_page:
+            continue
+        row = entry(w.matter_id)
         current = row[column]
         row[column] = (current if isinstance(current, int) else 0) + w.value
-        totals[column] += w.value
         oldest = row["oldest_entry"]
         if not isinstance(oldest, date) or w.oldest < oldest:
             row["oldest_entry"] = w.oldest
         if w.fee_earner and not row["fee_earner"]:
             row["fee_earner"] = w.fee_earner
     for matter_id, amount in unbilled_disbursements.items():
-        if amount:
+        totals["unbilled_disbursements"] += amount
+        if amount and matter_id in on_page:
             entry(matter_id)["unbilled_disbursements"] = amount
-            totals["unbilled_disbursements"] += amount
     rows: list[Row] = [per_matter[m] for m in sorted(per_matter)]
     nominal = balance_of(nominals, chart.codes_with(AccountRole.UNBILLED_DISBURSEMENTS))
     wip = totals["unbilled_time"] + totals["unbilled_expenses"]
@@ -313,6 +383,7 @@ def unbilled(
                 ],
                 rows,
                 {"client_name": "Totals", **totals},
+                rows_total=_count(unbilled_matters(unbilled_disbursements, work), page),
                 note="Time and expenses: Clio entries recorded by the report date and not billed now. "
                 "Disbursements (ledger): the office side on the unbilled disbursements nominal.",
             )

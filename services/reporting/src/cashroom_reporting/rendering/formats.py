@@ -31,10 +31,13 @@ def to_json(report: Report, *, page: int = 1, page_size: int = 0) -> dict[str, A
     """The report for a frontend. With ``page_size`` each section's rows are cut to that page
     (totals, figures and checks always cover every row); 0 gives every row."""
 
-    def page_of(rows: Sequence[Mapping[str, Cell]]) -> Sequence[Mapping[str, Cell]]:
-        if not page_size:
-            return rows
-        return rows[(page - 1) * page_size : page * page_size]
+    def page_of(section: Section) -> Sequence[Mapping[str, Cell]]:
+        if not page_size or section.rows_total is not None:  # already the page
+            return section.rows
+        return section.rows[(page - 1) * page_size : page * page_size]
+
+    def count(section: Section) -> int:
+        return len(section.rows) if section.rows_total is None else section.rows_total
 
     return {
         "report": report.kind,
@@ -74,10 +77,10 @@ def to_json(report: Report, *, page: int = 1, page_size: int = 0) -> dict[str, A
                 "columns": [
                     {"key": c.key, "label": c.label, "kind": c.kind.value} for c in s.columns
                 ],
-                "rows": [{k: _json_cell(v) for k, v in row.items()} for row in page_of(s.rows)],
-                "rows_total": len(s.rows),
+                "rows": [{k: _json_cell(v) for k, v in row.items()} for row in page_of(s)],
+                "rows_total": count(s),
                 "page": page if page_size else 1,
-                "page_size": page_size or len(s.rows),
+                "page_size": page_size or count(s),
                 "totals": {k: _json_cell(v) for k, v in s.totals.items()} if s.totals else None,
                 "note": s.note,
                 "highlight": s.highlight_key,

@@ -1,0 +1,85 @@
+"""Matter spans: each matter's whole ledger from one day it moved until the next, with a GiST
+index on the live ones, so the client listing (and dormant balances, the breach register) finds
+the matters with a balance on any date in one index search instead of one lookup per ledger
+column. Filled here from the daily rows (the same derivation the handlers and a rebuild use).
+And a GiST index on each sub-ledger item's open period: the aged debtors and creditors find the
+items open on any date in one index search."""
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = "0005"
+down_revision = "0004"
+
+FILL = """
+INSERT INTO matter_spans
+    (firm_id, matter_id, currency, from_day, to_day, client, office, client_last_on, live)
+SELECT firm_id, matter_id, currency, day,
+       LEAD(day) OVER (PARTITION BY firm_id, matter_id, currency ORDER BY day),
+       client, office, client_last_on, client <> 0 OR office <> CAST('{}' AS jsonb)
+FROM (
+    SELECT v.firm_id, v.matter_id, v.currency, v.day,
+           CAST(COALESCE(SUM(v.net_credit) FILTER (WHERE v.side = 'client'), 0) AS bigint)
+               AS client,
+           COALESCE(
+               jsonb_object_agg(v.account_code, -v.net_credit)
+                   FILTER (WHERE v.side <> 'client' AND v.net_credit <> 0),
+               CAST('{}' AS jsonb)) AS office,
+           MAX(v.key_day) FILTER (WHERE v.side = 'client') AS client_last_on
+    FROM (
+        SELECT d.firm_id, d.matter_id, d.currency, d.day, k.side, k.account_code,
+               x.key_day, x.net_credit
+        FROM (SELECT DISTINCT m.firm_id, m.matter_id, m.currency, m.day
+              FROM matter_daily m ) AS d
+        JOIN matter_balances k
+          ON k.firm_id = d.firm_id AND k.matter_id = d.matter_id AND k.currency = d.currency
+         AND k.first_movement_on <= d.day
+        CROSS JOIN LATERAL (
+            SELECT m.day AS key_day, m.cum_credit - m.cum_debit AS net_credit
+            FROM matter_daily m
+            WHERE m.firm_id = k.firm_id AND m.matter_id = k.matter_id AND m.side = k.side
+              AND m.account_code = k.account_code AND m.currency = k.currency
+              AND m.day <= d.day
+            ORDER BY m.day DESC LIMIT 1
+        ) AS x
+    ) AS v
+    GROUP BY v.firm_id, v.matter_id, v.currency, v.day
+) AS spans
+"""
+
+
+def upgrade() -> None:
+    op.create_table(
+        "matter_spans",
+        sa.Column("firm_id", sa.String(length=64), nullable=False),
+        sa.Column("matter_id", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("from_day", sa.Date(), nullable=False),
+        sa.Column("to_day", sa.Date(), nullable=True),
+        sa.Column("client", sa.BigInteger(), nullable=False),
+        sa.Column("office", postgresql.JSONB(), nullable=False),
+        sa.Column("client_last_on", sa.Date(), nullable=True),
+        sa.Column("live", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("firm_id", "matter_id", "currency", "from_day"),
+    )
+    op.create_index(
+        "matter_spans_live",
+        "matter_spans",
+        [sa.text("daterange(from_day, to_day)")],
+        postgresql_using="gist",
+        postgresql_where=sa.text("live"),
+    )
+    op.execute(FILL)
+    op.create_index(
+        "ledger_items_open_on",
+        "ledger_items",
+        [sa.text("daterange(opened_on, closed_on)")],
+        postgresql_using="gist",
+    )
+
+
+def downgrade() -> None:
+    op.drop_index("ledger_items_open_on", table_name="ledger_items")
+    op.drop_index("matter_spans_live", table_name="matter_spans")
+    op.drop_table("matter_spans")
