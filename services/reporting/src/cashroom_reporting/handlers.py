@@ -293,7 +293,9 @@ class JournalBatch:
         await writes.move_matters_in_bulk(session, matter_lines)
         await writes.respan_matters(session, {(key[0], key[1]) for key, _ in matter_lines})
         await writes.move_vat_in_bulk(session, vat)
-        await writes.move_items_in_bulk(session, [r for r in rows if r["item_key"] is not None])
+        item_lines = [r for r in rows if r["item_key"] is not None]
+        await writes.move_items_in_bulk(session, item_lines)
+        await writes.respan_items(session, {(r["firm_id"], r["item_key"]) for r in item_lines})
 
 
 _JOURNAL_COLUMNS = {

@@ -227,7 +227,8 @@ async def aged_debtors(
     items = await queries.aged_items(
         session, firm_id, chart.codes_with(AccountRole.DEBTORS_CONTROL), cur, as_of, "bill"
     )
-    shown = subledgers.aged_items(items, owed_to_us=True).on(page)
+    aged = subledgers.aged_items(items, owed_to_us=True)
+    shown = aged.on(page)
     bills = await queries.bills(
         session, firm_id, queries.item_ids([i.item_key for i in shown], "bill")
     )
@@ -236,7 +237,7 @@ async def aged_debtors(
     )
     nominals = await queries.account_balances(session, firm_id, cur, as_of)
     return subledgers.aged_debtors(
-        ctx.header, ctx.consistency, chart, items, bills, infos, nominals, as_of, page
+        ctx.header, ctx.consistency, chart, aged, bills, infos, nominals, as_of, page
     )
 
 
@@ -253,7 +254,8 @@ async def aged_creditors(
     chart = await chart_of_accounts.load_chart(session, firm_id)
     codes = chart.codes_with(AccountRole.PURCHASE_LEDGER_CONTROL)
     items = await queries.aged_items(session, firm_id, codes, cur, as_of, "invoice")
-    shown = subledgers.aged_items(items, owed_to_us=False).on(page)
+    aged = subledgers.aged_items(items, owed_to_us=False)
+    shown = aged.on(page)
     invoices = await queries.invoices(
         session, firm_id, queries.item_ids([i.item_key for i in shown], "invoice")
     )
@@ -263,7 +265,7 @@ async def aged_creditors(
     infos = await queries.matter_infos(session, firm_id, matter_ids)
     nominals = await queries.account_balances(session, firm_id, cur, as_of)
     return subledgers.aged_creditors(
-        ctx.header, ctx.consistency, chart, items, invoices, infos, nominals, as_of, page
+        ctx.header, ctx.consistency, chart, aged, invoices, infos, nominals, as_of, page
     )
 
 

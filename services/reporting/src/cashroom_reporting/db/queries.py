@@ -271,7 +271,9 @@ async def matter_exists(session: AsyncSession, firm_id: str, matter_id: int) -> 
 
 
 # Lists of ids are joined through unnest(), not matched with = ANY(): with thousands of ids the
-# planner may scan the table and test every row against the whole array.
+# planner may scan the table and test every row against the whole array. Each id is looked up
+# in a LATERAL ... LIMIT 1 (a primary-key lookup): a plain join of a few hundred ids (a page)
+# is planned as a hash of the whole table.
 
 
 async def matter_infos(
@@ -284,8 +286,10 @@ async def matter_infos(
             "SELECT m.matter_id, m.reference, m.description, m.client_id, c.name AS client_name, "
             "m.fee_earner, m.status, m.opened_on "
             "FROM unnest(CAST(:ids AS bigint[])) AS wanted(id) "
-            "JOIN matters m ON m.firm_id = :f AND m.matter_id = wanted.id "
-            "LEFT JOIN clients c ON c.firm_id = m.firm_id AND c.client_id = m.client_id"
+            "CROSS JOIN LATERAL (SELECT * FROM matters WHERE firm_id = :f "
+            "AND matter_id = wanted.id LIMIT 1) AS m "
+            "LEFT JOIN LATERAL (SELECT name FROM clients WHERE firm_id = m.firm_id "
+            "AND client_id = m.client_id LIMIT 1) AS c ON true"
         ),
         {"f": firm_id, "ids": sorted(matter_ids)},
     )
@@ -344,22 +348,15 @@ async def open_items(
 
 
 _AGED_ITEMS = """
-SELECT i.item_key, i.account_code, i.matter_id, i.opened_on,
-       COALESCE(x.debit, i.debit_total) AS debit, COALESCE(x.credit, i.credit_total) AS credit,
-       s.{dated} AS dated
-FROM ledger_items i
-LEFT JOIN LATERAL (
-    SELECT CAST(SUM(l.debit) AS bigint) AS debit, CAST(SUM(l.credit) AS bigint) AS credit
-    FROM journal_lines l
-    WHERE i.last_movement_on > :d
-      AND l.firm_id = i.firm_id AND l.account_code = i.account_code
-      AND l.item_key = i.item_key AND l.currency = i.currency AND l.posted_on <= :d
-) AS x ON i.last_movement_on > :d
-LEFT JOIN {source} s ON s.firm_id = i.firm_id AND s.{source_id} = CASE
-    WHEN i.item_key ~ '^{prefix}:[0-9]{{1,18}}$'
-    THEN CAST(substr(i.item_key, {skip}) AS bigint) END
-WHERE daterange(i.opened_on, i.closed_on) @> CAST(:d AS date)
-  AND i.firm_id = :f AND i.account_code = ANY(:codes) AND i.currency = :c
+SELECT s.item_key, s.account_code, s.matter_id, s.opened_on, s.debit, s.credit,
+       (SELECT src.{dated} FROM {source} src
+        WHERE src.firm_id = s.firm_id AND src.{source_id} = CASE
+            WHEN s.item_key ~ '^{prefix}:[0-9]{{1,18}}$'
+            THEN CAST(substr(s.item_key, {skip}) AS bigint) END) AS dated
+FROM item_spans s
+WHERE s.live AND daterange(s.from_day, s.to_day) @> CAST(:d AS date)
+  AND s.firm_id = :f AND s.account_code = ANY(:codes) AND s.currency = :c
+ORDER BY s.opened_on, s.item_key
 """
 
 _AGED = {
@@ -388,24 +385,16 @@ async def aged_items(
     as_of: date,
     kind: str,
 ) -> list[OpenItem]:
-    """The items of the control nominals ``codes`` open on ``as_of`` (found in one index
-    search: the items whose open period contains the date) with their balance then and the date
-    of their ``kind`` ("bill" or "invoice") for ageing; items at zero left out."""
+    """The items of the control nominals ``codes`` with a balance on ``as_of`` (one index search:
+    the live item spans containing the date), their balance then and the date of their ``kind``
+    ("bill" or "invoice") for ageing."""
     rows = await session.execute(
         _AGED[kind], {"f": firm_id, "codes": sorted(codes), "c": currency, "d": as_of}
     )
-    items = [
-        OpenItem(
-            r.item_key,
-            r.account_code,
-            r.matter_id,
-            r.opened_on,
-            Movement(r.debit, r.credit),
-            r.dated,
-        )
-        for r in rows
+    return [
+        OpenItem(key, code, matter, opened, Movement(debit, credit), dated)
+        for key, code, matter, opened, debit, credit, dated in rows.tuples()
     ]
-    return [i for i in items if i.movement.net != 0]
 
 
 async def bills(
@@ -415,9 +404,10 @@ async def bills(
         return {}
     rows = await session.execute(
         text(
-            "SELECT bill_id, bill_number, issued_on, due_on, fees, vat, disbursements, total, "
-            "voided_on FROM unnest(CAST(:ids AS bigint[])) AS wanted(id) "
-            "JOIN bills ON firm_id = :f AND bill_id = wanted.id"
+            "SELECT b.bill_id, b.bill_number, b.issued_on, b.due_on, b.fees, b.vat, "
+            "b.disbursements, b.total, b.voided_on FROM unnest(CAST(:ids AS bigint[])) AS wanted(id) "
+            "CROSS JOIN LATERAL (SELECT * FROM bills WHERE firm_id = :f AND bill_id = wanted.id "
+            "LIMIT 1) AS b"
         ),
         {"f": firm_id, "ids": sorted(bill_ids)},
     )
@@ -431,9 +421,10 @@ async def invoices(
         return {}
     rows = await session.execute(
         text(
-            "SELECT invoice_id, supplier, matter_id, invoiced_on, description, net, vat "
-            "FROM unnest(CAST(:ids AS bigint[])) AS wanted(id) "
-            "JOIN purchase_invoices ON firm_id = :f AND invoice_id = wanted.id"
+            "SELECT v.invoice_id, v.supplier, v.matter_id, v.invoiced_on, v.description, v.net, "
+            "v.vat FROM unnest(CAST(:ids AS bigint[])) AS wanted(id) "
+            "CROSS JOIN LATERAL (SELECT * FROM purchase_invoices WHERE firm_id = :f "
+            "AND invoice_id = wanted.id LIMIT 1) AS v"
         ),
         {"f": firm_id, "ids": sorted(invoice_ids)},
     )

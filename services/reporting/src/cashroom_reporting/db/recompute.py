@@ -22,6 +22,7 @@ AGGREGATES = (
     "matter_spans",
     "vat_daily",
     "ledger_items",
+    "item_spans",
     "sync_totals",
 )
 
@@ -158,6 +159,8 @@ async def items(session: AsyncSession, firm_id: str, tracked_codes: Sequence[str
         """),
         {"f": firm_id},
     )
+    await session.execute(text("DELETE FROM item_spans WHERE firm_id = :f"), {"f": firm_id})
+    await session.execute(writes.FIRM_ITEM_SPANS_INSERT, {"f": firm_id})
 
 
 async def sync_totals(session: AsyncSession, firm_id: str) -> None:

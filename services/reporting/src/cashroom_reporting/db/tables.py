@@ -310,12 +310,32 @@ ledger_items = Table(
         comment="The last movement's date when the item is settled (balance 0), else null.",
     ),
     Index("ledger_items_open", "firm_id", "account_code", "closed_on"),
+)
+
+item_spans = Table(
+    "item_spans",
+    metadata,
+    _firm(),
+    Column("account_code", CODE, primary_key=True),
+    Column("item_key", Text, primary_key=True),
+    Column("currency", CURRENCY, primary_key=True),
+    Column("from_day", Date, primary_key=True, comment="A day the item moved."),
+    Column("to_day", Date, nullable=True, comment="The item's next movement; null: none yet."),
+    Column("debit", BigInteger, nullable=False, comment="Cumulative through from_day."),
+    Column("credit", BigInteger, nullable=False, comment="Cumulative through from_day."),
+    Column("matter_id", BigInteger, nullable=True, comment="As on ledger_items."),
+    Column("opened_on", Date, nullable=False, comment="As on ledger_items."),
+    Column("live", Boolean, nullable=False, comment="Balance not zero."),
     Index(
-        "ledger_items_open_on",
-        text("daterange(opened_on, closed_on)"),
+        "item_spans_live",
+        text("daterange(from_day, to_day)"),
         postgresql_using="gist",
+        postgresql_where=text("live"),
     ),
 )
+"""An item's balance from one day it moved until the next (``from_day`` inclusive to ``to_day``
+exclusive): the items owing on any date (aged debtors, aged creditors) are the live spans
+containing it, one index search with their balance then, whatever the date."""
 
 source_links = Table(
     "source_links",
@@ -534,6 +554,7 @@ AGGREGATE_TABLES = (
     matter_spans,
     vat_daily,
     ledger_items,
+    item_spans,
     sync_totals,
 )
 READ_MODEL_TABLES = FACT_TABLES + AGGREGATE_TABLES

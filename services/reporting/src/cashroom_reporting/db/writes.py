@@ -175,6 +175,7 @@ async def rekey_items(
         {"firm_id": firm_id, "old": old_key},
     )
     await session.execute(RECOMPUTE_ITEMS_SQL, {"firm_id": firm_id, "item_key": new_key})
+    await respan_items(session, [(firm_id, old_key), (firm_id, new_key)])
 
 
 # --- a batch of journals at once (the live consumer's unit of work) --------------------------
@@ -490,3 +491,53 @@ async def respan_matters(session: AsyncSession, matters: Collection[tuple[str, i
     params = {"firm_id": [f for f, _ in ordered], "matter_id": [m for _, m in ordered]}
     await session.execute(RESPAN_DELETE, params)
     await session.execute(RESPAN_INSERT, params)
+
+
+# --- item spans ------------------------------------------------------------------------------
+
+_ITEM_SPANS_INSERT = """
+INSERT INTO item_spans
+    (firm_id, account_code, item_key, currency, from_day, to_day, debit, credit, matter_id,
+     opened_on, live)
+SELECT d.firm_id, d.account_code, d.item_key, d.currency, d.day, LEAD(d.day) OVER w,
+       SUM(d.debit) OVER w, SUM(d.credit) OVER w, i.matter_id, i.opened_on,
+       SUM(d.debit) OVER w <> SUM(d.credit) OVER w
+FROM (
+    SELECT l.firm_id, l.account_code, l.item_key, l.currency, l.posted_on AS day,
+           SUM(l.debit) AS debit, SUM(l.credit) AS credit
+    FROM journal_lines l {wanted}
+    GROUP BY l.firm_id, l.account_code, l.item_key, l.currency, l.posted_on
+) AS d
+JOIN ledger_items i
+  ON i.firm_id = d.firm_id AND i.account_code = d.account_code AND i.item_key = d.item_key
+ AND i.currency = d.currency
+WINDOW w AS (PARTITION BY d.firm_id, d.account_code, d.item_key, d.currency ORDER BY d.day)
+"""
+"""Each day a sub-ledger item (a bill, a supplier invoice) moved, its cumulative debits and
+credits then, until its next day: the items owing on any date are the live spans containing it
+(one index search, no lookup of their lines), with their balance on that date."""
+
+_PAIRS = "unnest(CAST(:firm_id AS text[]), CAST(:item_key AS text[])) AS t(firm_id, item_key)"
+
+RESPAN_ITEMS_DELETE = text(
+    f"DELETE FROM item_spans s USING {_PAIRS} "
+    "WHERE s.firm_id = t.firm_id AND s.item_key = t.item_key"
+)
+RESPAN_ITEMS_INSERT = text(
+    _ITEM_SPANS_INSERT.format(
+        wanted=f"JOIN {_PAIRS} ON l.firm_id = t.firm_id AND l.item_key = t.item_key"
+    )
+)
+FIRM_ITEM_SPANS_INSERT = text(
+    _ITEM_SPANS_INSERT.format(wanted="WHERE l.firm_id = :f AND l.item_key IS NOT NULL")
+)
+
+
+async def respan_items(session: AsyncSession, items: Collection[tuple[str, str]]) -> None:
+    """Derive again the spans of the (firm, item key)s whose lines just moved or were re-keyed."""
+    if not items:
+        return
+    ordered = sorted(items)
+    params = {"firm_id": [f for f, _ in ordered], "item_key": [k for _, k in ordered]}
+    await session.execute(RESPAN_ITEMS_DELETE, params)
+    await session.execute(RESPAN_ITEMS_INSERT, params)

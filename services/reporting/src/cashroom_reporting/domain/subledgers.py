@@ -76,6 +76,10 @@ class AgedItems:
     listed: Sequence[OpenItem]
     unallocated: Sequence[OpenItem]
 
+    @property
+    def every(self) -> list[OpenItem]:
+        return [*self.listed, *self.unallocated]
+
     def on(self, page: Page) -> list[OpenItem]:
         """The items the given page of either section shows."""
         return [*page.of(self.listed), *page.of(self.unallocated)]
@@ -107,17 +111,17 @@ def aged_debtors(
     header: Header,
     consistency: Consistency,
     chart: Chart,
-    items: Sequence[OpenItem],
+    aged: AgedItems,
     bills: Mapping[int, BillInfo],
     infos: Mapping[int, MatterInfo],
     nominals: Mapping[str, Movement],
     as_of: date,
     page: Page = EVERY_ROW,
 ) -> Report:
-    """Totals over every item; rows built for ``page`` of each section (``bills`` and
+    """Totals over every open item (``aged_items(..., owed_to_us=True)``); rows built for
+    ``page`` of each section (``bills`` and
     ``infos`` need only cover the items on it)."""
-    total, bucket_totals = _aged_totals(items, 1, as_of)
-    aged = aged_items(items, owed_to_us=True)
+    total, bucket_totals = _aged_totals(aged.every, 1, as_of)
 
     def row(item: OpenItem) -> Row:
         outstanding = item.movement.net
@@ -195,17 +199,17 @@ def aged_creditors(
     header: Header,
     consistency: Consistency,
     chart: Chart,
-    items: Sequence[OpenItem],
+    aged: AgedItems,
     invoices: Mapping[int, InvoiceInfo],
     infos: Mapping[int, MatterInfo],
     nominals: Mapping[str, Movement],
     as_of: date,
     page: Page = EVERY_ROW,
 ) -> Report:
-    """Totals over every item; rows built for ``page`` of each section (``invoices`` and
+    """Totals over every open item (``aged_items(..., owed_to_us=False)``); rows built for
+    ``page`` of each section (``invoices`` and
     ``infos`` need only cover the items on it)."""
-    total, bucket_totals = _aged_totals(items, -1, as_of)  # credit balance: owed to the supplier
-    aged = aged_items(items, owed_to_us=False)
+    total, bucket_totals = _aged_totals(aged.every, -1, as_of)  # credit: owed to the supplier
 
     def row(item: OpenItem) -> Row:
         outstanding = -item.movement.net

@@ -2,8 +2,8 @@
 index on the live ones, so the client listing (and dormant balances, the breach register) finds
 the matters with a balance on any date in one index search instead of one lookup per ledger
 column. Filled here from the daily rows (the same derivation the handlers and a rebuild use).
-And a GiST index on each sub-ledger item's open period: the aged debtors and creditors find the
-items open on any date in one index search."""
+Item spans likewise for each sub-ledger item (a bill, a supplier invoice): the aged debtors and
+creditors find the items owing on any date, with their balance then, in one index search."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -48,6 +48,25 @@ FROM (
 ) AS spans
 """
 
+FILL_ITEMS = """
+INSERT INTO item_spans
+    (firm_id, account_code, item_key, currency, from_day, to_day, debit, credit, matter_id,
+     opened_on, live)
+SELECT d.firm_id, d.account_code, d.item_key, d.currency, d.day, LEAD(d.day) OVER w,
+       SUM(d.debit) OVER w, SUM(d.credit) OVER w, i.matter_id, i.opened_on,
+       SUM(d.debit) OVER w <> SUM(d.credit) OVER w
+FROM (
+    SELECT l.firm_id, l.account_code, l.item_key, l.currency, l.posted_on AS day,
+           SUM(l.debit) AS debit, SUM(l.credit) AS credit
+    FROM journal_lines l WHERE l.item_key IS NOT NULL
+    GROUP BY l.firm_id, l.account_code, l.item_key, l.currency, l.posted_on
+) AS d
+JOIN ledger_items i
+  ON i.firm_id = d.firm_id AND i.account_code = d.account_code AND i.item_key = d.item_key
+ AND i.currency = d.currency
+WINDOW w AS (PARTITION BY d.firm_id, d.account_code, d.item_key, d.currency ORDER BY d.day)
+"""
+
 
 def upgrade() -> None:
     op.create_table(
@@ -71,15 +90,33 @@ def upgrade() -> None:
         postgresql_where=sa.text("live"),
     )
     op.execute(FILL)
-    op.create_index(
-        "ledger_items_open_on",
-        "ledger_items",
-        [sa.text("daterange(opened_on, closed_on)")],
-        postgresql_using="gist",
+    op.create_table(
+        "item_spans",
+        sa.Column("firm_id", sa.String(length=64), nullable=False),
+        sa.Column("account_code", sa.String(length=32), nullable=False),
+        sa.Column("item_key", sa.Text(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("from_day", sa.Date(), nullable=False),
+        sa.Column("to_day", sa.Date(), nullable=True),
+        sa.Column("debit", sa.BigInteger(), nullable=False),
+        sa.Column("credit", sa.BigInteger(), nullable=False),
+        sa.Column("matter_id", sa.BigInteger(), nullable=True),
+        sa.Column("opened_on", sa.Date(), nullable=False),
+        sa.Column("live", sa.Boolean(), nullable=False),
+        sa.PrimaryKeyConstraint("firm_id", "account_code", "item_key", "currency", "from_day"),
     )
+    op.create_index(
+        "item_spans_live",
+        "item_spans",
+        [sa.text("daterange(from_day, to_day)")],
+        postgresql_using="gist",
+        postgresql_where=sa.text("live"),
+    )
+    op.execute(FILL_ITEMS)
 
 
 def downgrade() -> None:
-    op.drop_index("ledger_items_open_on", table_name="ledger_items")
+    op.drop_index("item_spans_live", table_name="item_spans")
+    op.drop_table("item_spans")
     op.drop_index("matter_spans_live", table_name="matter_spans")
     op.drop_table("matter_spans")
