@@ -1,6 +1,8 @@
-"""`cashroom sync` when the firm already has a sync running (a webhook's, the scheduled poll's,
-another cashier's): it says whose sync it follows, follows it to the end exactly as its own, and
-does not start another. Against the real services, each its own process, and the Clio sandbox."""
+"""The cashroom command against the real services, each its own process, and the Clio sandbox.
+
+`cashroom sync` when the firm already has a sync running (a webhook's, the scheduled poll's,
+another cashier's) says whose sync it follows, follows it to the end exactly as its own, and
+does not start another. What a service refuses is one clear line and exit code 1."""
 
 from __future__ import annotations
 
@@ -182,3 +184,46 @@ def test_a_refusal_that_is_not_a_running_sync_is_one_line(linked: Linked) -> Non
     assert "Traceback" not in result.output
     assert "a full sync is not allowed by the firm's sync settings" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "firm", "expected"),
+    [
+        (["sync"], "no-such-firm", "link Clio first"),
+        (
+            ["report", "trial-balance"],
+            "no-such-firm",
+            "no events for firm 'no-such-firm' have reached the reporting service",
+        ),
+        (
+            ["reconcile", "1", "--as-of", "2026-09-30"],
+            "no-such-firm",
+            "bank account 1 is not known for this firm",
+        ),
+        (["log", "--status", "misplaced"], FIRM, "status 'misplaced' is none of"),
+        (["resolve", "999999999", "retry"], FIRM, "no sync-log line 999999999"),
+        (
+            ["resolve", "1", "choose_vat_treatment", "vat_treatment=half"],
+            FIRM,
+            "not a resolution",
+        ),
+        (
+            ["settings", "set", "allow_full_sync=perhaps"],
+            FIRM,
+            "allow_full_sync: Input should be a valid boolean",
+        ),
+        (
+            ["settings", "set", "no_such_setting=1"],
+            FIRM,
+            "no_such_setting: Extra inputs are not permitted",
+        ),
+    ],
+)
+def test_what_a_service_refuses_is_one_line(
+    linked: Linked, args: list[str], firm: str, expected: str
+) -> None:
+    result = CliRunner().invoke(app, args, env={**linked.env, "CASHROOM_FIRM": firm})
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert len(result.output.strip().splitlines()) == 1, result.output
+    assert expected in result.output

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from rich.console import Console
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from cashroom_chassis.auth import Role, verify_token
 from cashroom_cli.main import app
@@ -116,3 +116,119 @@ def test_a_report_prints_its_checks_and_money_in_major_units() -> None:
     assert "Trial balance — Ní Bhriain & O'Sullivan — as at 30 September 2026" in text
     assert "✓ Debits equal credits: debits 2,500.00 = credits 2,500.00" in text
     assert text.count("2,500.00") >= 6  # figures, check, two rows and the totals
+
+
+def one_line_error(result: Result) -> str:
+    """The failure as the user sees it: exit code 1, one line, no traceback."""
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+@pytest.fixture
+def nothing_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A firm and a key, but every service's port closed."""
+    monkeypatch.setenv("CASHROOM_FIRM", "firm-a")
+    monkeypatch.setenv("AUTH_SIGNING_KEY", "k")
+    for service in ("CONNECTOR", "LEDGER", "RECONCILIATION", "REPORTING"):
+        monkeypatch.setenv(f"{service}_URL", "http://127.0.0.1:9")
+
+
+@pytest.mark.usefixtures("nothing_answers")
+@pytest.mark.parametrize(
+    ("args", "service"),
+    [
+        (["settings", "show"], "connector"),
+        (["settings", "set", "allow_full_sync=true"], "connector"),
+        (["sync"], "connector"),
+        (["log"], "connector"),
+        (["resolve", "7", "retry"], "connector"),
+        (["link"], "connector"),
+        (["reconcile", "1", "--as-of", "2026-09-30"], "reconciliation"),
+        (["report", "trial-balance", "-f", "pdf"], "reporting"),
+    ],
+)
+def test_every_command_says_which_service_did_not_answer(args: list[str], service: str) -> None:
+    line = one_line_error(runner.invoke(app, args))
+    assert line == f"cashroom: {service} at http://127.0.0.1:9 did not answer: " + (
+        "[Errno 111] Connection refused"
+    )
+
+
+@pytest.mark.usefixtures("nothing_answers")
+def test_status_lists_what_is_down_and_fails() -> None:
+    result = runner.invoke(app, ["status", "-f", "json"])
+    assert result.exit_code == 1
+    rows = json.loads(result.stdout)
+    assert [(r["what"], r["state"]) for r in rows[:4]] == [
+        ("connector", "down"),
+        ("ledger", "down"),
+        ("reconciliation", "down"),
+        ("reporting", "down"),
+    ]
+    assert (
+        result.stderr.strip() == "cashroom: not ready: connector, ledger, reconciliation, reporting"
+    )
+
+
+@pytest.mark.usefixtures("nothing_answers")
+def test_a_bad_date_for_a_reconciliation_is_named() -> None:
+    line = one_line_error(runner.invoke(app, ["reconcile", "1", "--as-of", "30/09/2026"]))
+    assert line == "cashroom: --as-of '30/09/2026' is not a date (YYYY-MM-DD)"
+
+
+@pytest.mark.usefixtures("nothing_answers")
+def test_a_report_format_is_checked_before_any_call() -> None:
+    line = one_line_error(runner.invoke(app, ["report", "trial-balance", "-f", "xml"]))
+    assert line == "cashroom: --format 'xml': choose one of table, json, csv, pdf"
+
+
+@pytest.mark.usefixtures("nothing_answers")
+def test_a_missing_statement_file_is_one_line(tmp_path: Path) -> None:
+    missing = tmp_path / "september.camt053.xml"
+    line = one_line_error(runner.invoke(app, ["bank", "import", str(missing), "--account", "1"]))
+    assert line == f"cashroom: no statement file at {missing}"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["--firm", "huge"],
+            "cashroom: no 'huge' demo firm; choose one of: tiny, small, medium, large",
+        ),
+        (["--jurisdiction", "us"], "cashroom: jurisdiction 'us' is not ie or ew"),
+    ],
+)
+def test_the_demo_refuses_a_firm_it_cannot_generate_before_starting_anything(
+    args: list[str], expected: str
+) -> None:
+    assert one_line_error(runner.invoke(app, ["demo", *args])) == expected
+
+
+def test_a_stack_file_that_is_not_one_is_named(no_stack: Path) -> None:
+    no_stack.write_text("{not json")
+    line = one_line_error(runner.invoke(app, ["log"]))
+    assert line.startswith(f"cashroom: {no_stack} is not a Cashroom stack file: ")
+
+
+def test_dead_letters_when_the_broker_does_not_answer_is_one_line() -> None:
+    result = runner.invoke(app, ["dlq", "list", "clio.events.v1", "--kafka", "127.0.0.1:9"])
+    line = one_line_error(result)
+    assert line.startswith("cashroom: the broker at 127.0.0.1:9 did not answer: ")
+
+
+def test_an_error_line_is_not_wrapped_however_long() -> None:
+    name = "x" * 150
+    line = one_line_error(runner.invoke(app, ["report", name]))
+    assert line.startswith(f"cashroom: unknown report '{name}'; choose one of: trial-balance")
+
+
+def test_a_resolution_names_an_action_the_connector_knows() -> None:
+    line = one_line_error(runner.invoke(app, ["resolve", "7", "choose_vat"]))
+    assert line == (
+        "cashroom: unknown action 'choose_vat'; "
+        "choose one of: choose_vat_treatment, mark_outlay_paid, retry"
+    )

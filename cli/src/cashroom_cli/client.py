@@ -27,6 +27,12 @@ def _detail(response: httpx.Response) -> str:
     except ValueError:
         return response.text.strip()[:300] or response.reason_phrase
     if isinstance(body, dict):
+        errors = body.get("errors")
+        if isinstance(errors, list) and errors:  # the connector's settings validation
+            return "; ".join(
+                f"{e.get('field')}: {e.get('message')}" if isinstance(e, dict) else str(e)
+                for e in errors
+            )
         detail = body.get("detail", body.get("error", body))
         if isinstance(detail, list):  # FastAPI validation errors
             return "; ".join(

@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
+import click
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cashroom_chassis.auth import Role, issue_token
 from cashroom_cli.client import Api, ServiceError
 from cashroom_cli.output import Format, emit, is_report, render_report
-from cashroom_cli.target import TargetError, load_target
+from cashroom_cli.target import SERVICES, TargetError, load_target
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -30,18 +33,23 @@ app = typer.Typer(
 console = Console()
 err = Console(stderr=True)
 
+DEMO_SIZES = ("tiny", "small", "medium", "large")
+DEMO_JURISDICTIONS = ("ie", "ew")
+
 FormatOption = Annotated[Format, typer.Option("--format", "-f", help="table, json or csv")]
 
 
 def _fail(message: str) -> NoReturn:
-    # soft_wrap: one line however narrow the terminal (or a pipe's assumed 80 columns).
-    err.print(f"[red]cashroom:[/red] {message}", highlight=False, soft_wrap=True)
+    # One line: a service's detail may hold newlines (a validation error), and soft_wrap keeps
+    # rich from breaking it at the terminal's (or a pipe's assumed 80) columns.
+    line = " ".join(message.split())
+    err.print(f"[red]cashroom:[/red] {escape(line)}", highlight=False, soft_wrap=True)
     raise typer.Exit(1)
 
 
 def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
     """Every failure a user can cause or meet is one clear line and exit code 1, never a
-    traceback."""
+    traceback (``CASHROOM_DEBUG=1`` shows the traceback of an unexpected one)."""
 
     @functools.wraps(command)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
@@ -49,8 +57,29 @@ def handles_errors(command: Callable[P, R]) -> Callable[P, R]:
             return command(*args, **kwargs)
         except (ServiceError, TargetError, ValueError, OSError, httpx.HTTPError) as error:
             _fail(str(error) or type(error).__name__)
+        except (
+            typer.Exit,
+            typer.Abort,
+            click.ClickException,
+            click.exceptions.Exit,
+            click.Abort,
+            KeyboardInterrupt,
+        ):
+            raise
+        except Exception as error:
+            if os.environ.get("CASHROOM_DEBUG"):
+                raise
+            _fail(f"unexpected {type(error).__name__}: {error} (CASHROOM_DEBUG=1 shows where)")
 
     return wrapper
+
+
+def _iso_date(label: str, value: str) -> str:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{label} {value!r} is not a date (YYYY-MM-DD)") from None
+    return value
 
 
 def api() -> Api:
@@ -72,6 +101,10 @@ def demo(
     reports; keep everything running until Ctrl-C."""
     from cashroom_cli.demo import run_demo
 
+    if firm not in DEMO_SIZES:
+        raise ValueError(f"no {firm!r} demo firm; choose one of: {', '.join(DEMO_SIZES)}")
+    if jurisdiction not in DEMO_JURISDICTIONS:
+        raise ValueError(f"jurisdiction {jurisdiction!r} is not ie or ew")
     run_demo(console, size=firm, jurisdiction=jurisdiction, seed=seed, keep_running=keep_running)
 
 
@@ -105,7 +138,21 @@ KafkaOption = Annotated[
 ]
 
 
+def _quiet_kafka_client() -> None:
+    """The Kafka client logs each failed connection attempt; the command says it once."""
+    import logging
+
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    # A consumer that could not start is reported unclosed when collected, on asyncio's logger.
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
+
+
+def _broker_unreachable(kafka: str, error: Exception) -> ServiceError:
+    return ServiceError(f"the broker at {kafka} did not answer: {error}")
+
+
 @dlq_app.command("list")
+@handles_errors
 def dlq_list(
     topic: Annotated[str, typer.Argument(help="e.g. clio.events.v1 (its .dlq twin is read)")],
     kafka: KafkaOption = "127.0.0.1:9092",
@@ -114,9 +161,15 @@ def dlq_list(
     """List the dead letters of a topic with their errors."""
     import asyncio
 
+    from aiokafka.errors import KafkaError
+
     from cashroom_chassis.dead_letters import list_dead_letters
 
-    letters = asyncio.run(list_dead_letters(kafka, topic, limit=limit))
+    _quiet_kafka_client()
+    try:
+        letters = asyncio.run(list_dead_letters(kafka, topic, limit=limit))
+    except KafkaError as error:
+        raise _broker_unreachable(kafka, error) from None
     table = Table(title=f"{len(letters)} dead letter(s) of {topic}")
     for column in ("offset", "firm", "failed at", "attempts", "error"):
         table.add_column(column)
@@ -132,6 +185,7 @@ def dlq_list(
 
 
 @dlq_app.command("replay")
+@handles_errors
 def dlq_replay(
     topic: Annotated[str, typer.Argument(help="e.g. clio.events.v1")],
     offsets: Annotated[list[str], typer.Argument(help="PARTITION:OFFSET of each letter to replay")],
@@ -140,16 +194,21 @@ def dlq_replay(
     """Send dead letters back to their original topic (after fixing their cause)."""
     import asyncio
 
+    from aiokafka.errors import KafkaError
+
     from cashroom_chassis.dead_letters import list_dead_letters, replay
 
-    letters = asyncio.run(list_dead_letters(kafka, topic, limit=100_000))
-    wanted = set(offsets)
-    chosen = [d for d in letters if f"{d.partition}:{d.offset}" in wanted]
-    missing = wanted - {f"{d.partition}:{d.offset}" for d in chosen}
-    if missing:
-        err.print(f"cashroom dlq replay: no dead letter at {', '.join(sorted(missing))}")
-        raise typer.Exit(1)
-    console.print(f"replayed {asyncio.run(replay(kafka, chosen))} event(s)")
+    _quiet_kafka_client()
+    try:
+        letters = asyncio.run(list_dead_letters(kafka, topic, limit=100_000))
+        wanted = set(offsets)
+        chosen = [d for d in letters if f"{d.partition}:{d.offset}" in wanted]
+        missing = wanted - {f"{d.partition}:{d.offset}" for d in chosen}
+        if missing:
+            raise ValueError(f"no dead letter of {topic} at {', '.join(sorted(missing))}")
+        console.print(f"replayed {asyncio.run(replay(kafka, chosen))} event(s)")
+    except KafkaError as error:
+        raise _broker_unreachable(kafka, error) from None
 
 
 # --- Clio: link, settings, sync, sync log ------------------------------------------------------
@@ -255,6 +314,9 @@ def log(
         emit(data, fmt, title="Sync log")
 
 
+RESOLUTIONS = ("choose_vat_treatment", "mark_outlay_paid", "retry")
+
+
 @app.command()
 @handles_errors
 def resolve(
@@ -266,6 +328,8 @@ def resolve(
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Resolve a flagged sync-log line; the corrected posting flows on to the ledger."""
+    if action not in RESOLUTIONS:
+        raise ValueError(f"unknown action {action!r}; choose one of: {', '.join(RESOLUTIONS)}")
     body: dict[str, Any] = {"action": action}
     for pair in options or []:
         name, sep, raw = pair.partition("=")
@@ -305,6 +369,9 @@ REPORTS = {
 }
 
 
+REPORT_FORMATS = ("table", "json", "csv", "pdf")
+
+
 @app.command()
 @handles_errors
 def report(
@@ -323,10 +390,9 @@ def report(
         raise ValueError(f"unknown report {name!r}; choose one of: {', '.join(REPORTS)}")
     for label, value in (("--as-of", as_of), ("--from", date_from), ("--to", date_to)):
         if value is not None:
-            try:
-                date.fromisoformat(value)
-            except ValueError:
-                raise ValueError(f"{label} {value!r} is not a date (YYYY-MM-DD)") from None
+            _iso_date(label, value)
+    if fmt not in REPORT_FORMATS:
+        raise ValueError(f"--format {fmt!r}: choose one of {', '.join(REPORT_FORMATS)}")
     params = {"as_of": as_of, "from": date_from, "to": date_to}
     with api() as client:
         if fmt in {"pdf", "csv"}:
@@ -360,13 +426,13 @@ app.add_typer(bank_app, name="bank")
 @bank_app.command("import")
 @handles_errors
 def bank_import(
-    file: Annotated[
-        Path, typer.Argument(exists=True, dir_okay=False, help="CAMT.053, OFX, MT940 or CSV")
-    ],
+    file: Annotated[Path, typer.Argument(help="CAMT.053, OFX, MT940 or CSV")],
     account: Annotated[int, typer.Option(help="The bank account (its Clio id)")],
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Import a bank statement for an office or client account."""
+    if not file.is_file():
+        raise ValueError(f"no statement file at {file}")
     with api() as client, file.open("rb") as handle:
         result = client.send(
             "reconciliation",
@@ -387,7 +453,7 @@ def reconcile(
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Auto-match and produce the reconciliation statement (three-way for client accounts)."""
-    date.fromisoformat(as_of)
+    _iso_date("--as-of", as_of)
     with api() as client:
         base = client.firm_path(f"/bank-accounts/{account}")
         client.send("reconciliation", "POST", f"{base}/auto-match", role=Role.CASHIER)
@@ -415,7 +481,11 @@ def status(fmt: FormatOption = Format.TABLE) -> None:
     """Each service's health, consumer lag per group, and the last sync per Clio object type."""
     from cashroom_cli.flows import stack_status
 
-    emit(stack_status(api()), fmt, title="Cashroom status")
+    rows = stack_status(api())
+    emit(rows, fmt, title="Cashroom status")
+    down = [r["what"] for r in rows if r["what"] in SERVICES and r["state"] != "ready"]
+    if down:
+        _fail(f"not ready: {', '.join(down)}")
 
 
 if __name__ == "__main__":

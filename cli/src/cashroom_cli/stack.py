@@ -96,8 +96,10 @@ class Stack:
         while pending:
             for name, service in list(pending.items()):
                 if service.process.poll() is not None:
-                    tail = service.log_path.read_text(errors="replace")[-2000:]
-                    raise RuntimeError(f"{name} exited with {service.process.returncode}:\n{tail}")
+                    raise RuntimeError(
+                        f"{name} exited with {service.process.returncode}: "
+                        f"{_last_line(service.log_path)} (its log: {service.log_path})"
+                    )
                 with contextlib.suppress(httpx.HTTPError):
                     if httpx.get(f"{service.url}/ready", timeout=2).status_code == 200:
                         del pending[name]
@@ -121,7 +123,9 @@ class Stack:
         deadline = time.monotonic() + timeout
         while True:
             if self.sandbox.poll() is not None:
-                raise RuntimeError(f"the Clio sandbox exited:\n{log_path.read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"the Clio sandbox exited: {_last_line(log_path)} (its log: {log_path})"
+                )
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(f"{url}/_control/health", timeout=2).status_code == 200:
                     return url
@@ -146,6 +150,12 @@ class Stack:
                 self.sandbox.wait(10)
             except subprocess.TimeoutExpired:
                 self.sandbox.kill()
+
+
+def _last_line(log: Path) -> str:
+    """The last thing a process that died wrote (its error, usually)."""
+    lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1].strip() if lines else "(nothing in its log)"
 
 
 @contextlib.contextmanager
