@@ -265,7 +265,7 @@ class Profiler:
         return summaries
 
 
-def summarise_stacks(lines: Iterable[str], *, rate: int, top: int = 8) -> dict[str, Any]:
+def summarise_stacks(lines: Iterable[str], *, rate: int, top: int = 12) -> dict[str, Any]:
     """Collapsed stacks (``outer;...;inner count``) → CPU seconds sampled, the functions that
     were running (self) and the functions of our own code that were on the stack (inclusive)."""
     total = 0
@@ -839,7 +839,7 @@ def main() -> int:
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--profile", type=Path, help="py-spy each service into this folder")
     args = parser.parse_args()
-    console = Console()
+    console = Console(width=150)
     result = run(
         args.firm,
         args.smoke,
