@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,7 +31,7 @@ from cashroom_reporting.domain.chart import (
     ChartDeclarationError,
 )
 from cashroom_reporting.domain.document import EVERY_ROW, Page, Report
-from cashroom_reporting.domain.vat import Scheme
+from cashroom_reporting.domain.vat import Jurisdiction, Scheme
 from cashroom_reporting.rendering.formats import to_csv, to_json, to_pdf
 from cashroom_reporting.settings import Settings
 
@@ -285,10 +285,15 @@ def build_router(
             ),
         )
 
-    @router.get("/reports/vat-return", summary="VAT return: UK 9 boxes or Irish VAT3")
+    @router.get(
+        "/reports/vat-return",
+        summary="VAT return: UK 9 boxes or Irish VAT3 (default: the firm's jurisdiction)",
+    )
     async def vat_return(firm_id: str, request: Request, _: Viewer) -> Response:
-        def scheme(p: Mapping[str, str]) -> Scheme:
-            raw = p.get("scheme", "uk")
+        def scheme(p: Mapping[str, str]) -> Scheme | None:
+            raw = p.get("scheme")
+            if raw is None or raw == "":
+                return None  # the firm's own: its jurisdiction
             try:
                 return Scheme(raw)
             except ValueError:
@@ -411,9 +416,12 @@ def build_router(
 
     @router.put("/profile", tags=["administration"], summary="The firm's name on reports")
     async def put_profile(firm_id: str, body: ProfileBody, _: Admin) -> JSONResponse:
+        jurisdiction = body.jurisdiction.value if body.jurisdiction else None
         async with db.transaction() as session:
-            await session.execute(_UPSERT_NAME, {"f": firm_id, "n": body.name})
-        return JSONResponse({"name": body.name})
+            await session.execute(
+                _UPSERT_PROFILE, {"f": firm_id, "n": body.name, "j": jurisdiction}
+            )
+        return JSONResponse({"name": body.name, "jurisdiction": jurisdiction})
 
     @router.post("/rebuild", tags=["administration"], summary="Rebuild the read models from events")
     async def start_rebuild(firm_id: str, _: Admin) -> JSONResponse:
@@ -458,8 +466,10 @@ _READ_ONLY = text("SET TRANSACTION READ ONLY")
 _CUSTOM_PLANS = text("SET LOCAL plan_cache_mode = force_custom_plan")
 """Plan each report's statements for its own dates: a plan kept for another as-of date can be
 many times slower (how many balances moved after the date decides the best plan)."""
-_UPSERT_NAME = text(
-    "INSERT INTO firms (firm_id, name) VALUES (:f, :n) ON CONFLICT (firm_id) DO UPDATE SET name = :n"
+_UPSERT_PROFILE = text(
+    "INSERT INTO firms (firm_id, name, jurisdiction) VALUES (:f, :n, :j) "
+    "ON CONFLICT (firm_id) DO UPDATE SET name = COALESCE(:n, firms.name), "
+    "jurisdiction = COALESCE(:j, firms.jurisdiction)"
 )
 
 
@@ -475,7 +485,17 @@ class ChartBody(BaseModel):
 
 
 class ProfileBody(BaseModel):
-    name: str = Field(min_length=1, max_length=200)
+    """Either or both: the firm's name on reports; its jurisdiction (``ie`` Ireland, ``ew``
+    England and Wales), which the VAT return's default scheme follows."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    jurisdiction: Jurisdiction | None = None
+
+    @model_validator(mode="after")
+    def something_given(self) -> ProfileBody:
+        if self.name is None and self.jurisdiction is None:
+            raise ValueError("give the firm's name, its jurisdiction (ie or ew), or both")
+        return self
 
 
 def install(

@@ -21,7 +21,7 @@ from cashroom_reporting.domain.client_money import MatterColumns
 from cashroom_reporting.domain.document import EVERY_ROW, Consistency, Page, Report
 from cashroom_reporting.domain.facts import Header, unknown_matter
 from cashroom_reporting.domain.postings import ZERO
-from cashroom_reporting.domain.vat import Scheme
+from cashroom_reporting.domain.vat import Jurisdiction, Scheme, choose_scheme
 
 
 class ReportError(Exception):
@@ -48,6 +48,7 @@ class Unavailable(ReportError):
 class Context:
     header: Header
     consistency: Consistency
+    state: queries.FirmState
 
 
 async def context(session: AsyncSession, firm_id: str, currency: str | None) -> Context:
@@ -69,7 +70,7 @@ async def context(session: AsyncSession, firm_id: str, currency: str | None) -> 
             f"{', '.join(sorted(used))}"
         )
     header = Header(firm_id, state.name or firm_id, currency)
-    return Context(header, await queries.consistency(session, firm_id))
+    return Context(header, await queries.consistency(session, firm_id), state)
 
 
 async def _matter_columns(
@@ -307,16 +308,23 @@ async def vat_return(
     currency: str | None,
     start: date,
     end: date,
-    scheme: Scheme,
+    scheme: Scheme | None,
 ) -> Report:
+    """``scheme`` None: the firm's own (``vat.choose_scheme``); the return says which it used."""
     _check_period(start, end)
     ctx = await context(session, firm_id, currency)
     cur = ctx.header.currency
+    jurisdiction = ctx.state.jurisdiction
+    choice = choose_scheme(
+        scheme,
+        Jurisdiction(jurisdiction) if jurisdiction else None,
+        ctx.state.books_currency,
+    )
     chart = await chart_of_accounts.load_chart(session, firm_id)
     by_tag = await queries.vat_totals(session, firm_id, cur, start, end)
     moved = await queries.account_movements(session, firm_id, cur, start, end)
     return operations.vat_return(
-        ctx.header, ctx.consistency, chart, by_tag, moved, start, end, scheme
+        ctx.header, ctx.consistency, chart, by_tag, moved, start, end, choice
     )
 
 

@@ -35,6 +35,7 @@ class FirmState:
     firm_id: str
     name: str | None
     books_currency: str | None
+    jurisdiction: str | None
     rebuilding: bool
     rebuild_started_at: datetime | None
     rebuild_finished_at: datetime | None
@@ -47,7 +48,8 @@ async def firm_state(session: AsyncSession, firm_id: str) -> FirmState | None:
     row = (
         await session.execute(
             text(
-                "SELECT :f AS firm_id, f.name, f.books_currency, COALESCE(f.rebuilding, false) "
+                "SELECT :f AS firm_id, f.name, f.books_currency, f.jurisdiction, "
+                "COALESCE(f.rebuilding, false) "
                 "AS rebuilding, f.rebuild_started_at, f.rebuild_finished_at, f.rebuild_events, "
                 "f.rebuild_error, EXISTS (SELECT 1 FROM positions p WHERE p.firm_id = :f) "
                 "AS events_seen FROM (SELECT 1) AS one LEFT JOIN firms f ON f.firm_id = :f"
@@ -61,6 +63,7 @@ async def firm_state(session: AsyncSession, firm_id: str) -> FirmState | None:
         row.firm_id,
         row.name,
         row.books_currency,
+        row.jurisdiction,
         row.rebuilding,
         row.rebuild_started_at,
         row.rebuild_finished_at,

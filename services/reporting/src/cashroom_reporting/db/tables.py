@@ -55,6 +55,7 @@ firms = Table(
     _firm(),
     Column("name", Text, nullable=True, comment="From the firm profile (admin API)."),
     Column("books_currency", CURRENCY, nullable=True, comment="Currency of its first journal."),
+    Column("jurisdiction", String(2), nullable=True, comment="ie or ew (the firm profile)."),
     Column("rebuilding", Boolean, nullable=False, server_default=text("false")),
     Column("rebuild_started_at", DateTime(timezone=True), nullable=True),
     Column("rebuild_finished_at", DateTime(timezone=True), nullable=True),

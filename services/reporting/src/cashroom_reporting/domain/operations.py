@@ -22,7 +22,14 @@ from cashroom_reporting.domain.document import (
 from cashroom_reporting.domain.facts import AuditRow, Header, SyncRow
 from cashroom_reporting.domain.financial import balance_of
 from cashroom_reporting.domain.postings import Movement
-from cashroom_reporting.domain.vat import Scheme, TagTotals, VatTag, irish_vat3, uk_return
+from cashroom_reporting.domain.vat import (
+    Scheme,
+    SchemeChoice,
+    TagTotals,
+    VatTag,
+    irish_vat3,
+    uk_return,
+)
 
 M = Kind.MONEY
 
@@ -52,8 +59,9 @@ def vat_return(
     nominals: Mapping[str, Movement],
     start: date,
     end: date,
-    scheme: Scheme,
+    choice: SchemeChoice,
 ) -> Report:
+    scheme = choice.scheme
     totals = TagTotals(by_tag)
     unclassified = totals.unclassified()
     output_nominal = -balance_of(nominals, chart.codes_with(AccountRole.VAT_OUTPUT))
@@ -164,7 +172,7 @@ def vat_return(
         "vat-return",
         title,
         between(start, end),
-        {"from": start, "to": end, "scheme": scheme.value},
+        {"from": start, "to": end, "scheme": scheme.value, "scheme_basis": choice.basis},
         [
             Section(
                 "tags",
@@ -183,6 +191,8 @@ def vat_return(
         figures,
         checks,
         notes=[
+            f"Scheme: the {scheme.label}, {choice.basis}.",
+            *([choice.note] if choice.note else []),
             "Disbursements paid as the client's agent are outside the scope of VAT: "
             "they are in no box.",
         ],

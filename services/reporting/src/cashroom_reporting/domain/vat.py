@@ -43,6 +43,61 @@ class Scheme(StrEnum):
     UK = "uk"
     IE = "ie"
 
+    @property
+    def label(self) -> str:
+        return "UK 9-box return" if self is Scheme.UK else "Irish VAT3"
+
+
+class Jurisdiction(StrEnum):
+    """Where the firm practises (the ledger's chart template: ``ie`` or ``ew``)."""
+
+    IRELAND = "ie"
+    ENGLAND_AND_WALES = "ew"
+
+
+SCHEME_OF = {Jurisdiction.IRELAND: Scheme.IE, Jurisdiction.ENGLAND_AND_WALES: Scheme.UK}
+JURISDICTION_NAMES = {
+    Jurisdiction.IRELAND: "Ireland",
+    Jurisdiction.ENGLAND_AND_WALES: "England and Wales",
+}
+CURRENCY_JURISDICTION = {"EUR": Jurisdiction.IRELAND, "GBP": Jurisdiction.ENGLAND_AND_WALES}
+"""The ledger's two chart templates keep their books in these currencies."""
+
+
+@dataclass(frozen=True, slots=True)
+class SchemeChoice:
+    scheme: Scheme
+    basis: str
+    """Why this scheme: asked for, or the firm's jurisdiction and how it is known."""
+    note: str | None = None
+    """Said on the return when the scheme asked for is not the firm's own."""
+
+
+def choose_scheme(
+    asked: Scheme | None, jurisdiction: Jurisdiction | None, books_currency: str | None
+) -> SchemeChoice:
+    """The scheme asked for wins; else the firm's: its jurisdiction from the firm profile, else
+    the one its books currency stands for (EUR: Ireland, GBP: England and Wales), else the UK
+    return, saying so."""
+    if jurisdiction is not None:
+        own: Scheme | None = SCHEME_OF[jurisdiction]
+        why = f"the firm's jurisdiction ({JURISDICTION_NAMES[jurisdiction]})"
+    elif books_currency in CURRENCY_JURISDICTION:
+        inferred = CURRENCY_JURISDICTION[books_currency]
+        own = SCHEME_OF[inferred]
+        why = f"the firm's books in {books_currency} ({JURISDICTION_NAMES[inferred]})"
+    else:
+        own, why = None, "no jurisdiction known for the firm"
+    if asked is None:
+        return SchemeChoice(own or Scheme.UK, f"default: {why}")
+    note = None
+    if own is not None and asked is not own:
+        note = (
+            f"The {asked.label} was asked for; by {why} this firm's return would be the "
+            f"{own.label}."
+        )
+    return SchemeChoice(asked, "asked for (scheme=" + asked.value + ")", note)
+
 
 @dataclass(frozen=True, slots=True)
 class TagTotals:
