@@ -59,6 +59,7 @@ FIRM_NOT_SET_UP = "firm_not_set_up"
 ANSWERS = (contract.PostingApplied, contract.PostingHeld, contract.PostingRejected)
 
 Payloads = list[contract.LedgerEvent]
+AnyEnvelope = Envelope[Any]  # parametrised once: ``Envelope[Any]`` looks the class up each time
 
 
 class NotSetUp(LedgerError):
@@ -236,7 +237,7 @@ def wrap(
     # them a second time.
     now = datetime.now(UTC)
     return [
-        Envelope[Any].model_construct(
+        AnyEnvelope.model_construct(
             id=uuid.uuid5(EVENT_ID_NAMESPACE, f"{SOURCE}|{cause.id}|{occasion}|{n}"),
             type=payload.event_type,
             source=SOURCE,

@@ -34,6 +34,7 @@ from ledger_domain_builders import (
     transfer,
 )
 from ledger_service_fixtures import Service, envelopes, firm_id
+from sqlalchemy import text
 
 from cashroom_contracts.envelope import Envelope, EventPayload
 from cashroom_contracts.events.clio import ClioEvent, RecordDeletedInClio
@@ -383,6 +384,18 @@ async def test_the_books_in_the_database_are_the_books_in_memory(
             for b in CLIENT_BANKS
             for d in DATES
         }
+        # Each dated balance row's movement is its day's change: the difference from the row
+        # before it (zero before the first), whatever order the days were written in.
+        inconsistent = await uow.session.scalar(
+            text(
+                "SELECT count(*) FROM (SELECT movement, cumulative - coalesce(lag(cumulative) "
+                "OVER (PARTITION BY account_code, matter_id, ledger_side, bank_account_id "
+                "ORDER BY balance_date), 0) AS change FROM balances WHERE firm_id = :f) r "
+                "WHERE movement <> change"
+            ),
+            {"f": twins.firm},
+        )
+    assert inconsistent == 0
     assert stored == books_of(twins.memory)
     memory = twins.memory
     event(f"waiting postings: {bool(memory.pending())}")

@@ -156,32 +156,38 @@ SELECT w.i, b.balance_date, b.cumulative
            AND ledger_side = w.side AND bank_account_id = w.bank AND balance_date >= w.since)
   ) b ON true
 """
-_INSERT_BALANCE_DATES = """
-INSERT INTO balances (firm_id, account_code, matter_id, ledger_side, bank_account_id,
-                      balance_date, movement, cumulative)
-SELECT CAST($1 AS varchar), d.code, d.matter, d.side, d.bank, d.day, 0,
-       COALESCE((SELECT b.cumulative FROM balances b
-                  WHERE b.firm_id = $1 AND b.account_code = d.code AND b.matter_id = d.matter
-                    AND b.ledger_side = d.side AND b.bank_account_id = d.bank
-                    AND b.balance_date < d.day
-                  ORDER BY b.balance_date DESC LIMIT 1), 0)
-  FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::date[])
-       AS d(code, matter, side, bank, day)
-ON CONFLICT DO NOTHING
-"""
-# Each range finds its own rows by the primary key (a nested loop of index range scans: the
-# ``OFFSET 0`` keeps the planner from flattening it into a hash join of the whole firm's
-# balances, which it chose on young statistics and which compares every range with every row of
-# its key: quadratic in the dates of a busy account).
-_MOVE_BALANCES = """
+# One statement per flush. The changes arrive as ranges: for a key, from a changed ``day`` up to
+# its next changed day (``until``), every balance row moves by ``shift`` (the sum of the batch's
+# changes to that key through ``day``), and the row of ``day`` itself also by ``own`` (that day's
+# changes). A day with no row yet gets one, inserted with its final figures: the balance of the
+# last row before it plus ``shift``. The UPDATE then moves the rows that were there before the
+# statement (it does not see the rows its own WITH inserts), each range finding its rows by the
+# primary key: a nested loop of index range scans, which ``OFFSET 0`` keeps the planner from
+# flattening into a hash join of the whole firm's balances (chosen on young statistics, and
+# quadratic in the dates of a busy account such as the bank nominal's).
+_WRITE_BALANCES = """
+WITH d AS MATERIALIZED (
+  SELECT * FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::date[],
+                       $7::date[], $8::bigint[], $9::bigint[])
+         AS d(code, matter, side, bank, day, until, shift, own)
+), new_days AS (
+  INSERT INTO balances (firm_id, account_code, matter_id, ledger_side, bank_account_id,
+                        balance_date, movement, cumulative)
+  SELECT CAST($1 AS varchar), d.code, d.matter, d.side, d.bank, d.day, d.own,
+         d.shift + COALESCE((SELECT b.cumulative FROM balances b
+                              WHERE b.firm_id = $1 AND b.account_code = d.code
+                                AND b.matter_id = d.matter AND b.ledger_side = d.side
+                                AND b.bank_account_id = d.bank AND b.balance_date < d.day
+                              ORDER BY b.balance_date DESC LIMIT 1), 0)
+    FROM d
+  ON CONFLICT DO NOTHING
+)
 UPDATE balances b
    SET cumulative = b.cumulative + m.shift,
        movement = b.movement + m.own
   FROM (SELECT x.account_code, x.matter_id, x.ledger_side, x.bank_account_id, x.balance_date,
                d.shift, CASE WHEN x.balance_date = d.day THEN d.own ELSE 0 END AS own
-          FROM unnest($2::text[], $3::bigint[], $4::text[], $5::bigint[], $6::date[],
-                      $7::date[], $8::bigint[], $9::bigint[])
-               AS d(code, matter, side, bank, day, until, shift, own)
+          FROM d
          CROSS JOIN LATERAL (
                SELECT r.account_code, r.matter_id, r.ledger_side, r.bank_account_id,
                       r.balance_date
@@ -1090,9 +1096,8 @@ class StoredState:
     def _flush_balances(self) -> None:
         """Each key's changes become ranges: from a changed date up to the next one, every row
         moves by the sum of the changes so far (so each row is updated once, whatever the
-        number of back-dated changes before it); rows for new dates are inserted first, carrying
-        the balance of the day before."""
-        inserts: list[tuple[str, int, str, int, date]] = []
+        number of back-dated changes before it); a new date's row is inserted with its final
+        figures (see ``_WRITE_BALANCES``)."""
         ranges: list[tuple[str, int, str, int, date, date, int, int]] = []
         for key, by_date in self._deltas.items():
             columns = _balance_columns(key)
@@ -1101,15 +1106,12 @@ class StoredState:
             for n, on in enumerate(days):
                 shift += by_date[on]
                 until = days[n + 1] if n + 1 < len(days) else date.max
-                inserts.append((*columns, on))
                 ranges.append((*columns, on, until, shift, by_date[on]))
         self._deltas.clear()
         if not ranges:
             return
-        codes, matters, sides, banks, days_ = (list(c) for c in zip(*inserts, strict=True))
-        self._db.execute(_INSERT_BALANCE_DATES, self.firm_id, codes, matters, sides, banks, days_)
         columns_of = list(zip(*ranges, strict=True))
-        self._db.execute(_MOVE_BALANCES, self.firm_id, *(list(c) for c in columns_of))
+        self._db.execute(_WRITE_BALANCES, self.firm_id, *(list(c) for c in columns_of))
 
     def _flush_postings(self) -> None:
         """New rows by ``COPY`` (most of a sync: a new key, a new version, a new source);

@@ -143,8 +143,19 @@ def account_upserted(
     )
 
 
+_ZEROS: dict[str, Money] = {}
+
+
+def _zero(currency: str) -> Money:
+    """Zero in ``currency`` (Money is immutable: one value serves every line)."""
+    zero = _ZEROS.get(currency)
+    if zero is None:
+        zero = _ZEROS[currency] = Money.zero(currency)
+    return zero
+
+
 def _line(line: Line) -> contract.JournalLine:
-    zero = Money.zero(line.amount.currency)
+    zero = _zero(line.amount.currency)
     return contract.JournalLine(
         account_code=line.account_code,
         debit=line.amount if line.entry is Entry.DEBIT else zero,
