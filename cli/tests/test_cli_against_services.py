@@ -51,6 +51,7 @@ def linked() -> Iterator[Linked]:
         "CLIO_CLIENT_ID": SANDBOX_CLIENT_ID,
         "CLIO_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
         "CLIO_REDIRECT_URI": callback,
+        "CONNECTOR_PUBLIC_URL": probe.url_of("connector"),  # Clio's webhooks reach it
     }
     sandbox_args = ["--firm", "tiny", "--seed", "7", "--rate-limit", "off"]
     with running_stack(
@@ -141,6 +142,47 @@ def test_a_sync_already_running_is_followed_to_the_end_not_refused(linked: Linke
     )
     assert (state["status"], state["ledger_pending"]) == ("completed", 0)
     assert state["totals"]["records"] > 0
+
+
+def test_a_sync_a_clio_webhook_started_is_followed(linked: Linked) -> None:
+    """A change in Clio (a client receipt) makes Clio call the connector's webhook, which starts
+    an incremental sync of what changed; the cashier's `cashroom sync` follows that one."""
+    wait_until_no_sync_runs(linked)
+    token = httpx.post(f"{linked.sandbox}/_control/tokens", json={}, timeout=10).json()
+    matters = httpx.get(
+        f"{linked.sandbox}/api/v4/matters.json",
+        params={"fields": "id", "limit": 1},
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+        timeout=10,
+    ).json()["data"]
+    # Slow enough that the webhook's sync still runs when the CLI asks.
+    httpx.put(f"{linked.sandbox}/_control/faults", json={"latency_ms": 2000}, timeout=10)
+    try:
+        answer = httpx.post(
+            f"{linked.sandbox}/_control/trust/receipts",
+            json={"matter_id": matters[0]["id"], "amount": "25.00"},
+            timeout=30,
+        )
+        assert answer.status_code < 400, answer.text
+        deadline = time.monotonic() + 60
+        while not [
+            s for s in syncs(linked) if (s["trigger"], s["status"]) == ("webhook", "running")
+        ]:
+            assert time.monotonic() < deadline, "Clio's webhook started no sync"
+            time.sleep(0.05)
+        before = {s["sync_id"] for s in syncs(linked)}
+
+        result = CliRunner().invoke(app, ["sync"], env=linked.env)
+    finally:
+        httpx.put(f"{linked.sandbox}/_control/faults", json={"latency_ms": 0}, timeout=10)
+
+    assert result.exit_code == 0, result.output
+    first = result.output.splitlines()[0]
+    assert first.startswith("a sync started by a Clio webhook at ")
+    assert first.endswith(" UTC (incremental) is running; following it")
+    assert {s["sync_id"] for s in syncs(linked)} == before
+    webhook = next(s for s in syncs(linked) if s["trigger"] == "webhook")
+    assert (webhook["status"], webhook["ledger_pending"]) == ("completed", 0)
 
 
 @pytest.mark.usefixtures("slow_clio")
