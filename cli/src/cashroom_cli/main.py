@@ -286,7 +286,8 @@ def sync(
     wait: Annotated[bool, typer.Option(help="Wait until the ledger has posted it all.")] = True,
 ) -> None:
     """Sync latest changes from Clio, with live progress per resource; returns when the ledger
-    has posted (or held, or rejected) everything that was synced."""
+    has posted (or held, or rejected) everything that was synced. If a sync is already running
+    for the firm (a Clio webhook's, the poll's, another cashier's), follows that one instead."""
     from cashroom_cli.flows import run_sync
 
     run_sync(api(), console, full=full, wait=wait)
