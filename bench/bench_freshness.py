@@ -244,6 +244,7 @@ def run(
         "to_webhook_sync_end_s": summary(finished) if finished else None,
         "target_p95_s": TARGET_P95_SECONDS,
         "meets_target": journal["p95"] < TARGET_P95_SECONDS and report["p95"] < TARGET_P95_SECONDS,
+        "slowest_to_report": sorted(results, key=lambda r: -float(r["report_s"]))[:3],
         "seconds": round(seconds, 1),
         "load_before": load_before,
         "load_after": load_after,
