@@ -263,3 +263,39 @@ async def test_json_rows_come_a_page_at_a_time_with_totals_over_every_row(
     assert [r["matter_ref"] for r in section["rows"]] == ["00503-Walsh"]  # the second of three
     assert (section["rows_total"], section["page"], section["page_size"]) == (3, 2, 1)
     assert section["totals"]["client_balance"] == 7000  # every row, not the page
+
+
+async def test_a_listing_on_an_earlier_date_shows_the_balances_of_that_date(
+    scenario: Scenario,
+) -> None:
+    report = await scenario.get("client-ledger-balances", as_of="2025-01-07")
+    listing = {
+        r["matter_ref"]: (r["client_balance"], r["office_balance"], r["last_movement_on"])
+        for r in rows(report, "matters")
+    }
+    assert listing == {
+        "00501-ONeill": (100000 - 20000, 0, "2025-01-07"),  # received, search fee paid
+        "00504-Byrne": (12000, 0, "2022-03-01"),  # Walsh's ledger has not moved yet
+    }
+    assert report["figures"]["client_total"] == report["figures"]["client_bank"] == 92000
+    checks_hold(report)
+
+
+async def test_aged_debtors_on_earlier_dates_age_what_was_owed_then(scenario: Scenario) -> None:
+    billed = await scenario.get("aged-debtors", as_of="2025-01-12")
+    [bill] = rows(billed, "bills")
+    assert (bill["outstanding"], bill["days"], bill["current"]) == (150000, 2, 150000)
+    part_paid = await scenario.get("aged-debtors", as_of="2025-01-16")
+    [bill] = rows(part_paid, "bills")
+    assert bill["outstanding"] == 150000 - 80000  # £800 transferred from client on 15 January
+    assert part_paid["figures"]["total"] == 70000
+    checks_hold(billed)
+    checks_hold(part_paid)
+
+
+async def test_aged_pages_count_every_item_and_total_them_all(scenario: Scenario) -> None:
+    report = await scenario.get("aged-debtors", as_of="2025-03-31", page="2", page_size="1")
+    [section] = [s for s in report["sections"] if s["key"] == "bills"]
+    assert (section["rows"], section["rows_total"], section["page"]) == ([], 1, 2)
+    assert report["figures"]["total"] == report["figures"]["d61_90"] == 30000
+    checks_hold(report)

@@ -225,11 +225,10 @@ async def aged_debtors(
     ctx = await context(session, firm_id, currency)
     cur = ctx.header.currency
     chart = await chart_of_accounts.load_chart(session, firm_id)
-    items = await queries.aged_items(
-        session, firm_id, chart.codes_with(AccountRole.DEBTORS_CONTROL), cur, as_of, "bill"
+    aged = await queries.aged_items(
+        session, firm_id, chart.codes_with(AccountRole.DEBTORS_CONTROL), cur, as_of, "bill", page
     )
-    aged = subledgers.aged_items(items, owed_to_us=True)
-    shown = aged.on(page)
+    shown = aged.on_page
     bills = await queries.bills(
         session, firm_id, queries.item_ids([i.item_key for i in shown], "bill")
     )
@@ -254,9 +253,8 @@ async def aged_creditors(
     cur = ctx.header.currency
     chart = await chart_of_accounts.load_chart(session, firm_id)
     codes = chart.codes_with(AccountRole.PURCHASE_LEDGER_CONTROL)
-    items = await queries.aged_items(session, firm_id, codes, cur, as_of, "invoice")
-    aged = subledgers.aged_items(items, owed_to_us=False)
-    shown = aged.on(page)
+    aged = await queries.aged_items(session, firm_id, codes, cur, as_of, "invoice", page)
+    shown = aged.on_page
     invoices = await queries.invoices(
         session, firm_id, queries.item_ids([i.item_key for i in shown], "invoice")
     )

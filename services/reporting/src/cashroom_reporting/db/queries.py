@@ -12,7 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cashroom_reporting.domain.client_money import MatterColumns
-from cashroom_reporting.domain.document import Consistency, Position
+from cashroom_reporting.domain.document import Consistency, Page, Position
 from cashroom_reporting.domain.facts import (
     AuditRow,
     BankAccountInfo,
@@ -28,6 +28,7 @@ from cashroom_reporting.domain.facts import (
     UnbilledWork,
 )
 from cashroom_reporting.domain.postings import Movement
+from cashroom_reporting.domain.subledgers import BUCKET_THRESHOLDS, AgedItems
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,21 +352,46 @@ async def open_items(
 
 
 _AGED_ITEMS = """
-SELECT s.item_key, s.account_code, s.matter_id, s.opened_on, s.debit, s.credit,
-       (SELECT src.{dated} FROM {source} src
-        WHERE src.firm_id = s.firm_id AND src.{source_id} = CASE
-            WHEN s.item_key ~ '^{prefix}:[0-9]{{1,18}}$'
-            THEN CAST(substr(s.item_key, {skip}) AS bigint) END) AS dated
-FROM item_spans s
-WHERE s.live AND daterange(s.from_day, s.to_day) @> CAST(:d AS date)
-  AND s.firm_id = :f AND s.account_code = ANY(:codes) AND s.currency = :c
-ORDER BY s.opened_on, s.item_key
+WITH open AS MATERIALIZED (
+    SELECT s.item_key, s.account_code, s.matter_id, s.opened_on, s.debit, s.credit,
+           (SELECT src.{dated} FROM {source} src
+            WHERE src.firm_id = s.firm_id AND src.{source_id} = CASE
+                WHEN s.item_key ~ '^{prefix}:[0-9]{{1,18}}$'
+                THEN CAST(substr(s.item_key, {skip}) AS bigint) END) AS dated
+    FROM item_spans s
+    WHERE s.live AND daterange(s.from_day, s.to_day) @> CAST(:d AS date)
+      AND s.firm_id = :f AND s.account_code = ANY(:codes) AND s.currency = :c
+), aged AS (
+    SELECT o.*, {owed} AS listed, {outstanding} AS outstanding,
+           width_bucket(GREATEST(CAST(:d AS date) - COALESCE(o.dated, o.opened_on), 0),
+                        CAST(:thresholds AS integer[])) AS bucket
+    FROM open AS o
+)
+SELECT 'total' AS part, bucket, listed, CAST(SUM(outstanding) AS bigint) AS amount,
+       COUNT(*) AS n, CAST(NULL AS text) AS item_key, CAST(NULL AS text) AS account_code,
+       CAST(NULL AS bigint) AS matter_id, CAST(NULL AS date) AS opened_on,
+       CAST(NULL AS bigint) AS debit, CAST(NULL AS bigint) AS credit, CAST(NULL AS date) AS dated
+FROM aged GROUP BY bucket, listed
+UNION ALL
+(SELECT 'row', NULL, listed, NULL, NULL, item_key, account_code, matter_id, opened_on, debit,
+        credit, dated
+ FROM aged WHERE listed ORDER BY opened_on, item_key LIMIT :limit OFFSET :offset)
+UNION ALL
+(SELECT 'row', NULL, listed, NULL, NULL, item_key, account_code, matter_id, opened_on, debit,
+        credit, dated
+ FROM aged WHERE NOT listed ORDER BY opened_on, item_key LIMIT :limit OFFSET :offset)
 """
 
 _AGED = {
     "bill": text(
         _AGED_ITEMS.format(
-            dated="issued_on", source="bills", source_id="bill_id", prefix="bill", skip=6
+            dated="issued_on",
+            source="bills",
+            source_id="bill_id",
+            prefix="bill",
+            skip=6,
+            owed="(o.debit > 0 AND o.debit > o.credit)",
+            outstanding="o.debit - o.credit",
         )
     ),
     "invoice": text(
@@ -375,6 +401,8 @@ _AGED = {
             source_id="invoice_id",
             prefix="invoice",
             skip=9,
+            owed="(o.credit > 0 AND o.credit > o.debit)",
+            outstanding="o.credit - o.debit",
         )
     ),
 }
@@ -387,17 +415,47 @@ async def aged_items(
     currency: str,
     as_of: date,
     kind: str,
-) -> list[OpenItem]:
+    page: Page,
+) -> AgedItems:
     """The items of the control nominals ``codes`` with a balance on ``as_of`` (one index search:
-    the live item spans containing the date), their balance then and the date of their ``kind``
-    ("bill" or "invoice") for ageing."""
+    the live item spans containing the date), aged by the date of their ``kind`` ("bill": aged
+    debtors, what clients owe; "invoice": aged creditors, what the firm owes): the requested
+    page of each section, and over every item the counts and the amount in each age bucket, added
+    up in the database."""
     rows = await session.execute(
-        _AGED[kind], {"f": firm_id, "codes": sorted(codes), "c": currency, "d": as_of}
+        _AGED[kind],
+        {
+            "f": firm_id,
+            "codes": sorted(codes),
+            "c": currency,
+            "d": as_of,
+            "thresholds": BUCKET_THRESHOLDS,
+            "limit": page.size or None,
+            "offset": (page.number - 1) * page.size,
+        },
     )
-    return [
-        OpenItem(key, code, matter, opened, Movement(debit, credit), dated)
-        for key, code, matter, opened, debit, credit, dated in rows.tuples()
-    ]
+    listed: list[OpenItem] = []
+    unallocated: list[OpenItem] = []
+    counts = {True: 0, False: 0}
+    by_bucket: dict[int, int] = {}
+    for part, bucket, owed, amount, n, key, code, matter, opened, debit, credit, dated in rows:
+        if part == "total":
+            counts[owed] += n
+            by_bucket[bucket] = by_bucket.get(bucket, 0) + amount
+            continue
+        item = OpenItem(key, code, matter, opened, Movement(debit, credit), dated)
+        (listed if owed else unallocated).append(item)
+
+    def oldest_first(item: OpenItem) -> tuple[date, str]:
+        return (item.opened_on, item.item_key)
+
+    return AgedItems(
+        sorted(listed, key=oldest_first),
+        sorted(unallocated, key=oldest_first),
+        counts[True],
+        counts[False],
+        by_bucket,
+    )
 
 
 async def bills(

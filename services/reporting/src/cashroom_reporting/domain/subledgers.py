@@ -58,9 +58,11 @@ def _describe_source(key: str) -> str:
     return key
 
 
-def _count(rows: Sequence[object], page: Page) -> int | None:
+def _count(rows: Sequence[object] | int, page: Page) -> int | None:
     """A section's row count when its rows are one page of it."""
-    return len(rows) if page.size else None
+    if not page.size:
+        return None
+    return rows if isinstance(rows, int) else len(rows)
 
 
 def _bucket_cells(amount: int, days: int) -> dict[str, Cell]:
@@ -70,41 +72,34 @@ def _bucket_cells(amount: int, days: int) -> dict[str, Cell]:
 
 @dataclass(frozen=True, slots=True)
 class AgedItems:
-    """The open items of an aged listing, oldest first: those owed (``listed``: a bill, a
-    supplier invoice) and the rest (``unallocated``: credits, payments not matched yet)."""
+    """An aged listing's open items as of the report date, read in the database: the requested
+    page of each section, oldest first: ``listed`` (owed: a bill, a supplier invoice, with a
+    balance owing) and ``unallocated`` (credits, payments not matched yet); and over every item,
+    the number in each section and the amount outstanding in each age bucket (by index in
+    ``BUCKETS``)."""
 
     listed: Sequence[OpenItem]
     unallocated: Sequence[OpenItem]
+    listed_count: int
+    unallocated_count: int
+    by_bucket: Mapping[int, int]
 
     @property
-    def every(self) -> list[OpenItem]:
+    def total(self) -> int:
+        return sum(self.by_bucket.values())
+
+    @property
+    def bucket_totals(self) -> dict[str, int]:
+        return {BUCKETS[index].key: amount for index, amount in self.by_bucket.items()}
+
+    @property
+    def on_page(self) -> list[OpenItem]:
         return [*self.listed, *self.unallocated]
 
-    def on(self, page: Page) -> list[OpenItem]:
-        """The items the given page of either section shows."""
-        return [*page.of(self.listed), *page.of(self.unallocated)]
 
-
-def aged_items(items: Sequence[OpenItem], *, owed_to_us: bool) -> AgedItems:
-    """Debtors (``owed_to_us``): an item owes when its debit balance is above zero and it was
-    billed; creditors: when its credit balance is above zero and it was invoiced."""
-    listed: list[OpenItem] = []
-    unallocated: list[OpenItem] = []
-    for item in sorted(items, key=lambda i: (i.opened_on, i.item_key)):
-        m = item.movement
-        owed = m.debit > 0 and m.net > 0 if owed_to_us else m.credit > 0 and m.net < 0
-        (listed if owed else unallocated).append(item)
-    return AgedItems(listed, unallocated)
-
-
-def _aged_totals(items: Sequence[OpenItem], sign: int, as_of: date) -> tuple[int, dict[str, int]]:
-    total = 0
-    buckets: dict[str, int] = defaultdict(int)
-    for item in items:
-        outstanding = sign * item.movement.net
-        total += outstanding
-        buckets[bucket_for(age_in_days(item.dated or item.opened_on, as_of)).key] += outstanding
-    return total, buckets
+BUCKET_THRESHOLDS = [b.min_days for b in BUCKETS[1:]]
+"""For the database's ``width_bucket(days, thresholds)``: 0 for the first bucket, 1 for days at
+or past the second's first day, and so on."""
 
 
 def aged_debtors(
@@ -118,10 +113,9 @@ def aged_debtors(
     as_of: date,
     page: Page = EVERY_ROW,
 ) -> Report:
-    """Totals over every open item (``aged_items(..., owed_to_us=True)``); rows built for
-    ``page`` of each section (``bills`` and
+    """Totals over every open item; rows for the page ``aged`` holds (``bills`` and
     ``infos`` need only cover the items on it)."""
-    total, bucket_totals = _aged_totals(aged.every, 1, as_of)
+    total, bucket_totals = aged.total, aged.bucket_totals
 
     def row(item: OpenItem) -> Row:
         outstanding = item.movement.net
@@ -144,8 +138,8 @@ def aged_debtors(
             **_bucket_cells(outstanding, days),
         }
 
-    rows = [row(i) for i in page.of(aged.listed)]
-    unallocated = [row(i) for i in page.of(aged.unallocated)]
+    rows = [row(i) for i in aged.listed]
+    unallocated = [row(i) for i in aged.unallocated]
     control = balance_of(nominals, chart.codes_with(AccountRole.DEBTORS_CONTROL))
     columns = [
         Col("client_name", "Client", width=1.3),
@@ -168,7 +162,11 @@ def aged_debtors(
         {"as_of": as_of},
         [
             Section(
-                "bills", "Outstanding bills", columns, rows, rows_total=_count(aged.listed, page)
+                "bills",
+                "Outstanding bills",
+                columns,
+                rows,
+                rows_total=_count(aged.listed_count, page),
             ),
             Section(
                 "unallocated",
@@ -176,7 +174,7 @@ def aged_debtors(
                 columns,
                 unallocated,
                 note="Credit notes, and payments not yet matched to a bill, reduce what is owed.",
-                rows_total=_count(aged.unallocated, page),
+                rows_total=_count(aged.unallocated_count, page),
             ),
             Section("totals", "Totals by age", columns, [], totals),
         ],
@@ -206,10 +204,9 @@ def aged_creditors(
     as_of: date,
     page: Page = EVERY_ROW,
 ) -> Report:
-    """Totals over every open item (``aged_items(..., owed_to_us=False)``); rows built for
-    ``page`` of each section (``invoices`` and
+    """Totals over every open item; rows for the page ``aged`` holds (``invoices`` and
     ``infos`` need only cover the items on it)."""
-    total, bucket_totals = _aged_totals(aged.every, -1, as_of)  # credit: owed to the supplier
+    total, bucket_totals = aged.total, aged.bucket_totals  # owed to the suppliers
 
     def row(item: OpenItem) -> Row:
         outstanding = -item.movement.net
@@ -237,8 +234,8 @@ def aged_creditors(
             **_bucket_cells(outstanding, days),
         }
 
-    rows = [row(i) for i in page.of(aged.listed)]
-    unallocated = [row(i) for i in page.of(aged.unallocated)]
+    rows = [row(i) for i in aged.listed]
+    unallocated = [row(i) for i in aged.unallocated]
     control = -balance_of(nominals, chart.codes_with(AccountRole.PURCHASE_LEDGER_CONTROL))
     columns = [
         Col("supplier", "Supplier", width=1.3),
@@ -265,14 +262,14 @@ def aged_creditors(
                 "Unpaid supplier invoices",
                 columns,
                 rows,
-                rows_total=_count(aged.listed, page),
+                rows_total=_count(aged.listed_count, page),
             ),
             Section(
                 "unallocated",
                 "Unallocated payments and items without an invoice",
                 columns,
                 unallocated,
-                rows_total=_count(aged.unallocated, page),
+                rows_total=_count(aged.unallocated_count, page),
             ),
             Section(
                 "totals",
