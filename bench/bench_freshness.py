@@ -7,7 +7,8 @@
 1. Starts Cashroom as ``cashroom demo`` does (the whole stack against the Clio sandbox, the
    connector's polling off: webhooks alone bring changes), sets the firm up, links Clio (the
    connector subscribes to Clio's webhooks), runs the full sync and waits until the ledger
-   has posted it and a first change has reached the reports (so the backlog is gone).
+   has posted it, two first changes have reached the reports, and the reporting service has
+   applied every event on the topics it reads (so nothing measured queues behind the backlog).
 2. Then, one at a time, makes a change through the sandbox's control API that fires a Clio
    webhook: a disbursement paid to a vendor from the office account, on an open matter
    (``POST /_control/expense_entries``; the ledger posts it as DR matter office side, CR
@@ -36,9 +37,11 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench.bench_clio_cost import LinkedFirm, finished_sync, linked_firm, start_sync
 from cashroom_chassis.auth import Role
+from cashroom_contracts.topics import CLIO_EVENTS, LEDGER_EVENTS
 
 POLL_SECONDS = 0.05  # how often the ledger and the report are asked
 TARGET_P95_SECONDS = 2.0
@@ -189,6 +192,46 @@ def breakdown(changes: Sequence[dict[str, Any]], syncs: Sequence[tuple[float, fl
             change["sync_finished_s"] = after[0][1] - change["made_at"]
 
 
+async def _topic_ends(bootstrap: str, topics: Sequence[str]) -> dict[tuple[str, int], int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        wanted: list[TopicPartition] = []
+        for topic in topics:
+            partitions = consumer.partitions_for_topic(topic)
+            if not partitions:
+                await consumer._client.force_metadata_update()
+                partitions = consumer.partitions_for_topic(topic) or set()
+            wanted.extend(TopicPartition(topic, p) for p in sorted(partitions))
+        ends = await consumer.end_offsets(wanted)
+        return {(tp.topic, tp.partition): int(end) for tp, end in ends.items()}
+    finally:
+        await consumer.stop()
+
+
+async def reports_settled(probe: Probe, *, within: float = WARM_UP_GIVE_UP_SECONDS) -> None:
+    """Wait until the reporting service has applied every event on the topics it reads (the
+    stack serves one firm, so the topics' ends are that firm's last events): the full sync's
+    backlog is gone and the changes measured queue behind nothing."""
+    firm = probe.firm
+    deadline = time.perf_counter() + within
+    while True:
+        ends = await _topic_ends(firm.stack.kafka_bootstrap_servers, (CLIO_EVENTS, LEDGER_EVENTS))
+        index = await probe.http.get(
+            f"{firm.url('reporting')}/firms/{firm.firm_id}/reports", headers=probe.viewer
+        )
+        index.raise_for_status()
+        applied = {
+            (p["topic"], int(p["partition"])): int(p["offset"])
+            for p in index.json()["consistent_with"]["positions"]
+        }
+        if all(applied.get(key, -1) >= end - 1 for key, end in ends.items() if end > 0):
+            return
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"the reports did not catch up in {within:.0f}s")
+        await asyncio.sleep(1.0)
+
+
 async def measure(firm: LinkedFirm, changes: int, *, tag: str) -> list[dict[str, Any]]:
     matters, vendor = await _clio_choices(firm.sandbox_url)
     async with httpx.AsyncClient(timeout=30) as http:
@@ -203,6 +246,8 @@ async def measure(firm: LinkedFirm, changes: int, *, tag: str) -> list[dict[str,
                 number=number,
                 tag=tag,
             )
+            if number == WARM_UP_CHANGES - 1:
+                await reports_settled(probe)
             if number >= WARM_UP_CHANGES:
                 results.append(result)
         return results
