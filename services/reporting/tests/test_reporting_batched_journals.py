@@ -123,6 +123,20 @@ async def test_a_batch_moves_every_day_as_its_journals_one_at_a_time_would(db: D
         assert tuple(balance.one()) == (18_070, date(2025, 1, 15), date(2025, 4, 1))
         [matter] = await queries.matter_balances(session, firm, "GBP", date(2025, 3, 15))
         assert matter.movement.credit == 720 + 10_300 + 2_000
+        spans = await session.execute(
+            text(
+                "SELECT from_day, to_day, client, live FROM matter_spans "
+                "WHERE firm_id = :f ORDER BY from_day"
+            ),
+            {"f": firm},
+        )
+        assert [tuple(r) for r in spans] == [  # the matter's client balance day by day
+            (date(2025, 1, 15), date(2025, 3, 1), 720, True),
+            (date(2025, 3, 1), date(2025, 3, 10), 720 + 10_300, True),
+            (date(2025, 3, 10), date(2025, 3, 20), 11_020 + 2_000, True),
+            (date(2025, 3, 20), date(2025, 4, 1), 13_020 + 5_000, True),
+            (date(2025, 4, 1), None, 18_020 + 50, True),
+        ]
         journals = await session.scalar(
             text("SELECT COUNT(*) FROM journals WHERE firm_id = :f"), {"f": firm}
         )

@@ -291,7 +291,11 @@ class JournalBatch:
                     total[where] = total.get(where, postings.ZERO) + movement
         await writes.move_accounts_in_bulk(session, accounts)
         await writes.move_matters_in_bulk(session, matter_lines)
-        await writes.respan_matters(session, {(key[0], key[1]) for key, _ in matter_lines})
+        first_days: dict[tuple[str, int], date] = {}
+        for (firm, matter_id, *_), moved_on in matter_lines:
+            matter = (str(firm), int(matter_id))
+            first_days[matter] = min(moved_on, first_days.get(matter, moved_on))
+        await writes.respan_matters(session, first_days)
         await writes.move_vat_in_bulk(session, vat)
         item_lines = [r for r in rows if r["item_key"] is not None]
         await writes.move_items_in_bulk(session, item_lines)

@@ -465,32 +465,53 @@ SPANS_INSERT = (
     "client_last_on, live) "
 )
 
-RESPAN_DELETE = text("""
-DELETE FROM matter_spans s
-USING unnest(CAST(:firm_id AS text[]), CAST(:matter_id AS bigint[])) AS t(firm_id, matter_id)
-WHERE s.firm_id = t.firm_id AND s.matter_id = t.matter_id
+_FROM = (
+    "unnest(CAST(:firm_id AS text[]), CAST(:matter_id AS bigint[]), CAST(:from_day AS date[])) "
+    "AS t(firm_id, matter_id, from_day)"
+)
+
+RESPAN_DELETE = text(f"""
+DELETE FROM matter_spans s USING {_FROM}
+WHERE s.firm_id = t.firm_id AND s.matter_id = t.matter_id AND s.from_day >= t.from_day
 """)
 
 RESPAN_INSERT = text(
     SPANS_INSERT
     + _SPANS_SELECT.format(
-        wanted="JOIN unnest(CAST(:firm_id AS text[]), CAST(:matter_id AS bigint[])) "
-        "AS t(firm_id, matter_id) ON m.firm_id = t.firm_id AND m.matter_id = t.matter_id"
+        wanted=f"JOIN {_FROM} ON m.firm_id = t.firm_id AND m.matter_id = t.matter_id "
+        "AND m.day >= t.from_day"
     )
 )
+
+RESPAN_CLOSE = text(f"""
+UPDATE matter_spans s SET to_day = (
+    SELECT MIN(n.from_day) FROM matter_spans n
+    WHERE n.firm_id = s.firm_id AND n.matter_id = s.matter_id AND n.currency = s.currency
+      AND n.from_day > s.from_day)
+FROM {_FROM}
+WHERE s.firm_id = t.firm_id AND s.matter_id = t.matter_id AND s.from_day < t.from_day
+  AND (s.to_day IS NULL OR s.to_day >= t.from_day)
+""")
+"""The span before the first day derived again ends where the next one now starts."""
 
 FIRM_SPANS_INSERT = text(SPANS_INSERT + _SPANS_SELECT.format(wanted="WHERE m.firm_id = :f"))
 
 
-async def respan_matters(session: AsyncSession, matters: Collection[tuple[str, int]]) -> None:
-    """Derive again the spans of the (firm, matter)s whose daily rows just moved: a back-dated
-    movement changes every later span of its matter, and a matter has few days."""
+async def respan_matters(session: AsyncSession, matters: Mapping[tuple[str, int], date]) -> None:
+    """Derive again the spans of each (firm, matter) whose daily rows just moved, from the first
+    day that moved (a back-dated movement changes every later span of its matter; the ones before
+    stay, the last of them now ending at the next day)."""
     if not matters:
         return
-    ordered = sorted(matters)
-    params = {"firm_id": [f for f, _ in ordered], "matter_id": [m for _, m in ordered]}
+    ordered = sorted(matters.items())
+    params = {
+        "firm_id": [f for (f, _), _ in ordered],
+        "matter_id": [m for (_, m), _ in ordered],
+        "from_day": [d for _, d in ordered],
+    }
     await session.execute(RESPAN_DELETE, params)
     await session.execute(RESPAN_INSERT, params)
+    await session.execute(RESPAN_CLOSE, params)
 
 
 # --- item spans ------------------------------------------------------------------------------
