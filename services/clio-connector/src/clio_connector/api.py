@@ -97,6 +97,15 @@ def _error(status: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
+def _first_problem(error: Exception) -> str:
+    """One line for a refused body: pydantic's first error with where it is, not its essay."""
+    if isinstance(error, ValidationError) and error.errors():
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"{where}: {first['msg']}" if where else str(first["msg"])
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
 def _seconds(start: datetime, end: datetime | None) -> float:
     return ((end or datetime.now(UTC)) - start).total_seconds()
 
@@ -408,7 +417,7 @@ def install(app: FastAPI, services: Services) -> None:
         try:
             body = ResolveBody.model_validate({"resolution": await request.json()})
         except (ValueError, ValidationError) as error:
-            return _error(422, f"not a resolution: {error}")
+            return _error(422, f"not a resolution: {_first_problem(error)}")
         action = body.resolution
         resolutions = services.resolutions
         try:

@@ -31,7 +31,7 @@ from cashroom_chassis.outbox import add_to_outbox
 from cashroom_contracts.events.clio import ClioEvent, PurchaseInvoiceRecorded
 from cashroom_contracts.events.common import VatTreatment
 from cashroom_contracts.money import Money
-from clio_connector.clio.errors import ClioNotFound, ClioPreconditionFailed
+from clio_connector.clio.errors import ClioNotFound, ClioPreconditionFailed, ClioRequestError
 from clio_connector.connections import Connections
 from clio_connector.db.tables import record_snapshots, sync_log
 from clio_connector.domain.fields import ACTIVITIES, ALLOCATIONS, BILLS, LINE_ITEMS, SYNC_ORDER
@@ -339,6 +339,13 @@ class Resolutions:
                     409,
                     "the expense entry changed in Clio since it was read: sync, then choose "
                     "again (nothing was written or published)",
+                ) from error
+            except ClioRequestError as error:
+                raise ResolveError(
+                    409,
+                    f"Clio refused the correction ({error.status}: {error.message}); nothing was"
+                    " written or published: correct the entry in Clio, or turn write-back off and"
+                    " resolve again",
                 ) from error
         decision = f"vat:{treatment.value}:{corrected.vat.rate_basis_points}:"
         decision += str(corrected.vat.amount.amount_minor)

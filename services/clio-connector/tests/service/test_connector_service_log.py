@@ -347,6 +347,35 @@ async def test_with_updating_allowed_the_decision_is_written_to_clio_over_the_ve
     assert len(await c.clio_events()) == len(after)
 
 
+async def test_when_clio_refuses_the_write_back_the_cashier_is_told_and_nothing_is_published(
+    c: Connector,
+) -> None:
+    """Clio cannot change an expense entry that is on a bill (it answers 422): the decision is
+    refused with Clio's reason, the line stays open, and nothing reaches the ledger."""
+    await synced(c, allow_updating_disbursements_in_clio=True)
+    drop_clio_webhooks(c)
+    billed = REVIEWED[0]  # the disbursement on WAITING_BILL
+    assert c.record("activities", billed)["bill"] is not None
+    line = await open_flag(c, billed)
+    url = f"/firms/{c.firm_id}/sync-log/{line['id']}/resolve"
+    before = await c.clio_events()
+
+    refused = await c.api.post(
+        url, json={"action": "choose_vat_treatment", "vat_treatment": "outside_scope"}
+    )
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["error"].startswith("Clio refused the correction (422")
+    assert "\n" not in refused.json()["error"]
+    assert c.record("activities", billed)["tax_setting"] != "no_tax"
+    assert len(await c.clio_events()) == len(before)
+    assert (await open_flag(c, billed))["id"] == line["id"]
+
+    malformed = await c.api.post(url, json={"action": "choose_vat_treatment"})
+    assert malformed.status_code == 422
+    assert malformed.json()["error"].startswith("not a resolution: ")
+    assert "\n" not in malformed.json()["error"]
+
+
 async def test_a_linked_outlay_is_marked_paid_from_an_office_account_once(c: Connector) -> None:
     await synced(c)
     outlays = [
