@@ -35,9 +35,9 @@ async def list_dead_letters(
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap_servers, enable_auto_commit=False, auto_offset_reset="earliest"
     )
-    await consumer.start()
     letters: list[DeadLetter] = []
     try:
+        await consumer.start()  # inside the try: a broker that cannot be reached still closes it
         partitions = consumer.partitions_for_topic(dlq)
         if partitions is None:
             await consumer._client.force_metadata_update()
@@ -83,8 +83,8 @@ async def replay(
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap_servers, acks="all", enable_idempotence=enable_idempotence
     )
-    await producer.start()
     try:
+        await producer.start()
         sends = [
             await producer.send(
                 letter.original_topic,
