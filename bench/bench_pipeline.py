@@ -631,6 +631,12 @@ def run(
         )
         limits = asyncio.run(_limits(stack, sandbox_url, timeline))
     result = _figures(firm, firm_dir, durable, ready_s, timeline, limits, watch.peaks)
+    # What `cashroom demo` does up to its reports (stack, set-up, OAuth link, sync, reports
+    # current), from this process's start of the stack: the demo's wall time less its
+    # reconciliation and printing.
+    result["seconds_from_start_to_reports_current"] = round(
+        began - began_all + (timeline.reports_current_s or 0.0), 1
+    )
     result["cpu_seconds"] = cpu_by_phase(
         cpu_at_start,
         timeline.cpu_at,
@@ -821,7 +827,11 @@ def print_table(result: Mapping[str, Any], console: Console) -> None:
             console.print(f"   self {percent:5.1f}%  {frame}")
         for frame, percent in summary["ours_inclusive_percent"]:
             console.print(f"   incl {percent:5.1f}%  {frame}")
-    console.print(f"load average {result['load_average']}")
+    console.print(
+        f"stack ready {result['stack_ready_seconds']} s; from the stack's start to reports "
+        f"current {result.get('seconds_from_start_to_reports_current')} s; "
+        f"load average {result['load_average']}"
+    )
 
 
 def main() -> int:
