@@ -29,10 +29,15 @@ import json
 import math
 import os
 import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -89,7 +94,9 @@ def linked_firm(
     firm_id: str = "bench-clio",
     connector_env: dict[str, str] | None = None,
 ) -> Iterator[LinkedFirm]:
-    """The whole stack (as ``cashroom demo`` starts it) serving a generated firm, linked."""
+    """The whole stack (as ``cashroom demo`` starts it) serving a generated firm, linked. A
+    ``medium`` or ``large`` firm is written to disk first and served from a SQLite file (the
+    stack gives the sandbox two minutes to start, less than generating one takes)."""
     probe = Stack(database_url="", kafka_bootstrap_servers="", auth_signing_key="")
     connector_url = probe.url_of("connector")
     callback = f"{connector_url}/clio/oauth/callback"
@@ -103,18 +110,30 @@ def linked_firm(
         "CONNECTOR_PUBLIC_URL": connector_url,
         **(connector_env or {}),
     }
-    sandbox_args = [
-        "--firm",
-        firm,
-        "--seed",
-        str(seed),
-        "--jurisdiction",
-        jurisdiction,
-        "--rate-limit",
-        "off",
-        "--redirect-uri",
-        callback,
-    ]
+    sandbox_args = ["--rate-limit", "off", "--redirect-uri", callback]
+    scratch = Path(tempfile.mkdtemp(prefix="cashroom-bench-clio-"))
+    if firm in ("medium", "large"):
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "clio_sandbox",
+                "generate",
+                "--firm",
+                firm,
+                "--seed",
+                str(seed),
+                "--jurisdiction",
+                jurisdiction,
+                "--no-oracle",
+                "--out",
+                str(scratch / "firm"),
+            ],
+            check=True,
+        )
+        sandbox_args += ["--firm-dir", str(scratch / "firm"), "--db", str(scratch / "firm.db")]
+    else:
+        sandbox_args += ["--firm", firm, "--seed", str(seed), "--jurisdiction", jurisdiction]
     with running_stack(
         sandbox_args=sandbox_args, service_env={"connector": env}, ports=probe.ports
     ) as stack:
@@ -138,6 +157,7 @@ def linked_firm(
             settings = api.get("connector", api.firm_path("/settings"))
             api.send("connector", "PUT", api.firm_path("/settings"), json=settings)
             yield LinkedFirm(stack, target, api, sandbox_url)
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 def start_sync(firm: LinkedFirm, kind: str, *, within: float = 600) -> str:
