@@ -31,6 +31,8 @@ async def everything(session: AsyncSession, firm_id: str, tracked_codes: Sequenc
     for table in AGGREGATES:
         await session.execute(text(f"DELETE FROM {table} WHERE firm_id = :f"), {"f": firm_id})
     await balances(session, firm_id)
+    # The daily rows were just written: plan the spans' lookups of them with their statistics.
+    await session.execute(text("ANALYZE matter_daily, matter_balances"))
     await session.execute(writes.FIRM_SPANS_INSERT, {"f": firm_id})
     await items(session, firm_id, tracked_codes)
     await sync_totals(session, firm_id)

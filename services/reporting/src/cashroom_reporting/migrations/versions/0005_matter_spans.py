@@ -52,19 +52,17 @@ FILL_ITEMS = """
 INSERT INTO item_spans
     (firm_id, account_code, item_key, currency, from_day, to_day, debit, credit, matter_id,
      opened_on, live)
-SELECT d.firm_id, d.account_code, d.item_key, d.currency, d.day, LEAD(d.day) OVER w,
-       SUM(d.debit) OVER w, SUM(d.credit) OVER w, i.matter_id, i.opened_on,
-       SUM(d.debit) OVER w <> SUM(d.credit) OVER w
+SELECT firm_id, account_code, item_key, currency, day, LEAD(day) OVER w,
+       SUM(debit) OVER w, SUM(credit) OVER w, MIN(matter_id) OVER item, MIN(day) OVER item,
+       SUM(debit) OVER w <> SUM(credit) OVER w
 FROM (
     SELECT l.firm_id, l.account_code, l.item_key, l.currency, l.posted_on AS day,
-           SUM(l.debit) AS debit, SUM(l.credit) AS credit
+           SUM(l.debit) AS debit, SUM(l.credit) AS credit, MIN(l.matter_id) AS matter_id
     FROM journal_lines l WHERE l.item_key IS NOT NULL
     GROUP BY l.firm_id, l.account_code, l.item_key, l.currency, l.posted_on
 ) AS d
-JOIN ledger_items i
-  ON i.firm_id = d.firm_id AND i.account_code = d.account_code AND i.item_key = d.item_key
- AND i.currency = d.currency
-WINDOW w AS (PARTITION BY d.firm_id, d.account_code, d.item_key, d.currency ORDER BY d.day)
+WINDOW item AS (PARTITION BY firm_id, account_code, item_key, currency),
+       w AS (item ORDER BY day)
 """
 
 
