@@ -298,7 +298,8 @@ class HeldOut(BaseModel):
 
 
 class HeldPostings(BaseModel):
-    held: list[HeldOut]
+    held: list[HeldOut] = Field(description="This page of the postings that wait.")
+    total: int = Field(description="How many postings wait in all (every page).")
     events_before_setup: int = Field(description="Events kept until the firm's books are set up.")
 
 
@@ -717,10 +718,20 @@ def install(app: FastAPI, db: Database) -> None:
         summary="Exceptions for the cashier: overdrawn client ledgers, transfers beyond a bill, "
         "office columns in credit",
     )
-    async def exceptions(firm_id: str, principal: Viewer, open: bool = False) -> list[ExceptionOut]:
+    async def exceptions(
+        firm_id: str,
+        principal: Viewer,
+        response: Response,
+        open: bool = False,
+        limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> list[ExceptionOut]:
         await books(firm_id)
         async with db.transaction() as session:
-            rows = await queries.exceptions(session, firm_id, open_only=open)
+            rows, total = await queries.exceptions(
+                session, firm_id, open_only=open, limit=limit, offset=offset
+            )
+        response.headers["X-Total-Count"] = str(total)
         return [_exception(row) for row in rows]
 
     @router.post(
@@ -859,11 +870,20 @@ def install(app: FastAPI, db: Database) -> None:
         response_model=HeldPostings,
         summary="Postings that wait, and what for",
     )
-    async def held_postings(firm_id: str, principal: Viewer) -> HeldPostings:
+    async def held_postings(
+        firm_id: str,
+        principal: Viewer,
+        limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> HeldPostings:
         async with db.transaction() as session:
             found = await queries.firm(session, firm_id)
             waiting = await queries.events_before_setup(session, firm_id)
-            rows = await queries.held_postings(session, firm_id) if found else []
+            rows, total = (
+                await queries.held_postings(session, firm_id, limit=limit, offset=offset)
+                if found
+                else ([], 0)
+            )
         return HeldPostings(
             held=[
                 HeldOut(
@@ -879,6 +899,7 @@ def install(app: FastAPI, db: Database) -> None:
                 )
                 for r in rows
             ],
+            total=total,
             events_before_setup=waiting,
         )
 

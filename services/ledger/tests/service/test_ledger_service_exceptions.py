@@ -56,9 +56,11 @@ async def test_an_overdrawing_payment_is_an_exception_until_recorded_as_a_breach
     ] == [("overdrawn_client_ledger", MATTER, 15000 - 10000)]
 
     async with service.client(firm, Role.CASHIER, subject="mary") as cashier:
-        [open_exception] = (
-            await cashier.get(f"/firms/{firm}/exceptions", params={"open": True})
-        ).json()
+        listed = await cashier.get(f"/firms/{firm}/exceptions", params={"open": True})
+        [open_exception] = listed.json()
+        assert listed.headers["X-Total-Count"] == "1"
+        beyond = await cashier.get(f"/firms/{firm}/exceptions", params={"offset": 1})
+        assert (beyond.json(), beyond.headers["X-Total-Count"]) == ([], "1")  # a page past it
         assert open_exception["blocking"] and open_exception["open"]
         assert open_exception["posting_key"] == "bank_transaction:42"
         assert open_exception["amount"] == {"amount_minor": 5000, "currency": "GBP"}

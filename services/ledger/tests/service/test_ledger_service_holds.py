@@ -70,6 +70,37 @@ async def test_a_bill_before_its_matter_waits_and_posts_when_the_matter_arrives(
         assert balances["office"]["amount_minor"] == 40000 + 8000  # fees + VAT, owed
 
 
+async def test_the_postings_that_wait_are_listed_a_page_at_a_time_with_how_many_wait_in_all(
+    service: Service,
+) -> None:
+    firm = firm_id()
+    await set_up(service, firm, "ew")
+    bills = envelopes(
+        firm,
+        client_upserted(),
+        bank_account_upserted(OFFICE_ACCOUNT, AccountKind.OFFICE),
+        *[
+            bill_approved(bill_content(n, fees=[fee("100.00", "20.00")], day=on(3)))
+            for n in (10, 11, 12)
+        ],
+    )
+    await send(service, firm, bills)
+    await until_answered(service, firm, bills)
+
+    async with service.client(firm, Role.VIEWER) as client:
+        url = f"/firms/{firm}/held-postings"
+        first = (await client.get(url, params={"limit": 2})).json()
+        rest = (await client.get(url, params={"limit": 2, "offset": 2})).json()
+        assert (first["total"], rest["total"]) == (3, 3)
+        assert [h["posting_key"] for h in first["held"] + rest["held"]] == [
+            "bill:10",
+            "bill:11",
+            "bill:12",
+        ]
+        too_big = await client.get(url, params={"limit": 5001})
+        assert too_big.status_code == 422
+
+
 async def test_a_receipt_dated_in_a_locked_period_waits_for_the_unlock(service: Service) -> None:
     firm = firm_id()
     await set_up(service, firm, "ew")
@@ -156,6 +187,6 @@ async def test_events_for_a_firm_not_set_up_wait_and_post_at_set_up(service: Ser
     await eventually(all_applied)
     async with service.client(firm, Role.VIEWER) as client:
         waiting = (await client.get(f"/firms/{firm}/held-postings")).json()
-        assert waiting == {"held": [], "events_before_setup": 0}
+        assert waiting == {"held": [], "total": 0, "events_before_setup": 0}
         held = (await client.get(f"/firms/{firm}/matters/{MATTER}/balances")).json()
         assert held["client"]["amount_minor"] == 7500

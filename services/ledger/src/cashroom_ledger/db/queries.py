@@ -385,16 +385,20 @@ async def _with_lines(
 
 
 async def exceptions(
-    session: AsyncSession, firm_id: str, *, open_only: bool
-) -> list[dict[str, Any]]:
+    session: AsyncSession, firm_id: str, *, open_only: bool, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of the firm's exceptions, oldest first, and how many there are in all."""
+    where = "WHERE firm_id = :f AND (NOT :open OR resolution IS NULL)"
+    params = {"f": firm_id, "open": open_only}
     rows = await session.execute(
         text(
-            f"SELECT {codec.EXCEPTION_COLUMNS}, raised_at, resolved_at FROM exceptions "
-            "WHERE firm_id = :f AND (NOT :open OR resolution IS NULL) ORDER BY seq"
+            f"SELECT {codec.EXCEPTION_COLUMNS}, raised_at, resolved_at FROM exceptions {where} "
+            "ORDER BY seq LIMIT :limit OFFSET :offset"
         ),
-        {"f": firm_id, "open": open_only},
+        {**params, "limit": limit, "offset": offset},
     )
-    return [dict(row) for row in rows.mappings()]
+    total = await session.scalar(text(f"SELECT count(*) FROM exceptions {where}"), params)
+    return [dict(row) for row in rows.mappings()], int(total or 0)
 
 
 async def exception(
@@ -431,15 +435,21 @@ async def lock_history(session: AsyncSession, firm_id: str) -> list[dict[str, An
     return [dict(row) for row in rows.mappings()]
 
 
-async def held_postings(session: AsyncSession, firm_id: str) -> list[dict[str, Any]]:
+async def held_postings(
+    session: AsyncSession, firm_id: str, *, limit: int, offset: int
+) -> tuple[list[dict[str, Any]], int]:
+    """A page of the postings that wait, longest waiting first, and how many wait in all."""
     rows = await session.execute(
         text(
             f"SELECT {codec.HELD_COLUMNS}, held_since FROM held_postings WHERE firm_id = :f "
-            "ORDER BY held_since, key_kind, key_id"
+            "ORDER BY held_since, key_kind, key_id LIMIT :limit OFFSET :offset"
         ),
-        {"f": firm_id},
+        {"f": firm_id, "limit": limit, "offset": offset},
     )
-    return [dict(row) for row in rows.mappings()]
+    total = await session.scalar(
+        text("SELECT count(*) FROM held_postings WHERE firm_id = :f"), {"f": firm_id}
+    )
+    return [dict(row) for row in rows.mappings()], int(total or 0)
 
 
 async def events_before_setup(session: AsyncSession, firm_id: str) -> int:
