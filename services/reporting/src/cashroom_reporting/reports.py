@@ -279,10 +279,19 @@ async def unbilled(
     ctx = await context(session, firm_id, currency)
     cur = ctx.header.currency
     chart = await chart_of_accounts.load_chart(session, firm_id)
-    columns = await _matter_columns(session, firm_id, cur, as_of, chart)
+    columns = await queries.matter_columns(
+        session,
+        firm_id,
+        cur,
+        as_of,
+        debtors=chart.codes_with(AccountRole.DEBTORS_CONTROL),
+        unbilled=chart.codes_with(AccountRole.UNBILLED_DISBURSEMENTS),
+        unbilled_only=True,
+    )
     disbursements = {c.matter_id: c.unbilled_disbursements for c in columns}
-    work = await queries.unbilled_work(session, firm_id, cur, as_of)
-    shown = page.of(subledgers.unbilled_matters(disbursements, work))
+    work_matters, work_by_kind = await queries.unbilled_work_summary(session, firm_id, cur, as_of)
+    shown = page.of(subledgers.unbilled_matters(disbursements, work_matters))
+    work = await queries.unbilled_work(session, firm_id, cur, as_of, matter_ids=shown)
     infos = await queries.matter_infos(session, firm_id, shown)
     last_bills = await queries.last_bill_dates(session, firm_id, shown, as_of)
     nominals = await queries.account_balances(session, firm_id, cur, as_of)
@@ -292,6 +301,8 @@ async def unbilled(
         chart,
         disbursements,
         work,
+        work_matters,
+        work_by_kind,
         last_bills,
         infos,
         nominals,

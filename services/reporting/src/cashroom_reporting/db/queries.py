@@ -193,7 +193,7 @@ _UNSETTLED = """
       AND (u.last_movement_on > :d OR u.debit_total <> u.credit_total))"""
 
 
-_MATTER_COLUMNS_FROM_SPANS = text("""
+_MATTER_COLUMNS_FROM_SPANS = """
 SELECT s.matter_id, s.client,
        COALESCE(o.billed, 0) AS billed, COALESCE(o.unbilled, 0) AS unbilled,
        COALESCE(o.other, 0) AS other,
@@ -211,9 +211,9 @@ LEFT JOIN LATERAL (
     FROM jsonb_each_text(s.office) AS e(code, amount)
 ) AS o ON true
 WHERE s.live AND daterange(s.from_day, s.to_day) @> CAST(:d AS date)
-  AND s.firm_id = :f AND s.currency = :c
+  AND s.firm_id = :f AND s.currency = :c {only}
 ORDER BY s.matter_id
-""")
+"""
 
 
 async def matter_columns(
@@ -225,6 +225,7 @@ async def matter_columns(
     debtors: Collection[str],
     unbilled: Collection[str],
     include_zero: bool = False,
+    unbilled_only: bool = False,
 ) -> list[MatterColumns]:
     """Each matter's client balance (credit positive), billed debt, unbilled disbursements and
     other office-side balance (debit positive) as of ``as_of``, added up in the database.
@@ -232,7 +233,8 @@ async def matter_columns(
     The matters with a balance then are the live matter spans containing the date (one index
     search, however long the journal and whatever the date); a matter with every balance at zero
     is left out (it changes no total) unless ``include_zero``, which reads every matter's
-    columns as of the date (one index lookup per column that moved since)."""
+    columns as of the date (one index lookup per column that moved since). ``unbilled_only``:
+    the matters with unbilled disbursements alone."""
     params = {
         "f": firm_id,
         "c": currency,
@@ -241,9 +243,9 @@ async def matter_columns(
         "unbilled": sorted(unbilled),
     }
     if not include_zero:
-        return [
-            MatterColumns(*r) for r in await session.execute(_MATTER_COLUMNS_FROM_SPANS, params)
-        ]
+        only = "AND s.office ?| CAST(:unbilled AS text[])" if unbilled_only else ""
+        rows = await session.execute(text(_MATTER_COLUMNS_FROM_SPANS.format(only=only)), params)
+        return [MatterColumns(*r) for r in rows.tuples()]
     sql = f"""
     WITH b AS ({_MATTERS_AS_OF.format(extra="")})
     SELECT matter_id,
@@ -499,18 +501,50 @@ async def unbilled_work(
     as_of: date,
     *,
     matter_id: int | None = None,
+    matter_ids: Collection[int] | None = None,
 ) -> list[UnbilledWork]:
+    """Clio's unbilled work recorded by ``as_of`` per matter and kind: of one matter, of the
+    matters ``matter_ids`` (a page), or of every matter."""
+    where = "firm_id = :f AND NOT billed AND currency = :c AND recorded_on <= :d"
+    params: dict[str, object] = {"f": firm_id, "c": currency, "d": as_of}
+    if matter_id is not None:
+        where += " AND matter_id = :m"
+        params["m"] = matter_id
+    if matter_ids is not None:
+        where += " AND matter_id = ANY(:ms)"
+        params["ms"] = sorted(matter_ids)
     rows = await session.execute(
         text(
             "SELECT matter_id, kind, CAST(SUM(value) AS bigint) AS value, COUNT(*) AS entries, "
-            "MIN(recorded_on) AS oldest, MIN(fee_earner) AS fee_earner FROM work_entries "
-            "WHERE firm_id = :f AND NOT billed AND currency = :c AND recorded_on <= :d "
-            "AND (CAST(:m AS bigint) IS NULL OR matter_id = :m) "
-            "GROUP BY matter_id, kind ORDER BY matter_id, kind"
+            f"MIN(recorded_on) AS oldest, MIN(fee_earner) AS fee_earner FROM work_entries "
+            f"WHERE {where} GROUP BY matter_id, kind ORDER BY matter_id, kind"
         ),
-        {"f": firm_id, "c": currency, "d": as_of, "m": matter_id},
+        params,
     )
-    return [UnbilledWork(*r) for r in rows]
+    return [UnbilledWork(*r) for r in rows.tuples()]
+
+
+async def unbilled_work_summary(
+    session: AsyncSession, firm_id: str, currency: str, as_of: date
+) -> tuple[list[int], dict[str, int]]:
+    """Over every matter, in one pass: the matters with unbilled work recorded by ``as_of``, and
+    the value of that work per kind."""
+    rows = await session.execute(
+        text(
+            "SELECT matter_id, kind, CAST(SUM(value) AS bigint) FROM work_entries "
+            "WHERE firm_id = :f AND NOT billed AND currency = :c AND recorded_on <= :d "
+            "GROUP BY GROUPING SETS ((matter_id), (kind))"
+        ),
+        {"f": firm_id, "c": currency, "d": as_of},
+    )
+    matters: list[int] = []
+    by_kind: dict[str, int] = {}
+    for matter_id, kind, value in rows.tuples():
+        if kind is None:
+            matters.append(matter_id)
+        else:
+            by_kind[kind] = value
+    return sorted(matters), by_kind
 
 
 async def last_bill_dates(

@@ -9,7 +9,7 @@ listed as unallocated. Every item is counted, so the total ties to the control n
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -295,10 +295,18 @@ def aged_creditors(
 
 
 def unbilled_matters(
-    unbilled_disbursements: Mapping[int, int], work: Sequence[UnbilledWork]
+    unbilled_disbursements: Mapping[int, int], work_matters: Collection[int]
 ) -> list[int]:
     """The matters the unbilled listing shows, in order: unbilled Clio work or disbursements."""
-    return sorted({w.matter_id for w in work} | {m for m, v in unbilled_disbursements.items() if v})
+    return sorted(set(work_matters) | {m for m, v in unbilled_disbursements.items() if v})
+
+
+COLUMNS_BY_KIND = {
+    "time": "unbilled_time",
+    "recoverable_expense": "unbilled_expenses",
+    "disbursement": "disbursements_in_clio",
+}
+"""The unbilled listing's column for each kind of Clio work (any other kind: expenses)."""
 
 
 def unbilled(
@@ -307,16 +315,20 @@ def unbilled(
     chart: Chart,
     unbilled_disbursements: Mapping[int, int],
     work: Sequence[UnbilledWork],
+    work_matters: Collection[int],
+    work_by_kind: Mapping[str, int],
     last_bills: Mapping[int, date],
     infos: Mapping[int, MatterInfo],
     nominals: Mapping[str, Movement],
     as_of: date,
     page: Page = EVERY_ROW,
 ) -> Report:
-    """Totals over every matter; rows built for ``page`` (``infos`` and ``last_bills`` need
-    only cover the matters on it)."""
+    """Totals over every matter (``work_by_kind``: Clio's unbilled work per kind; ``work_matters``
+    the matters with some); rows built for ``page``: ``work``, ``infos`` and ``last_bills``
+    need only cover the matters on it."""
     per_matter: dict[int, dict[str, Cell]] = {}
-    on_page = set(page.of(unbilled_matters(unbilled_disbursements, work)))
+    listed = unbilled_matters(unbilled_disbursements, work_matters)
+    on_page = set(page.of(listed))
 
     def entry(matter_id: int) -> dict[str, Cell]:
         if matter_id not in per_matter:
@@ -334,15 +346,11 @@ def unbilled(
             }
         return per_matter[matter_id]
 
-    columns_by_kind = {
-        "time": "unbilled_time",
-        "recoverable_expense": "unbilled_expenses",
-        "disbursement": "disbursements_in_clio",
-    }
     totals: dict[str, int] = defaultdict(int)
+    for kind, value in work_by_kind.items():
+        totals[COLUMNS_BY_KIND.get(kind, "unbilled_expenses")] += value
     for w in work:
-        column = columns_by_kind.get(w.kind, "unbilled_expenses")
-        totals[column] += w.value
+        column = COLUMNS_BY_KIND.get(w.kind, "unbilled_expenses")
         if w.matter_id not in on_page:
             continue
         row = entry(w.matter_id)
@@ -384,7 +392,7 @@ def unbilled(
                 ],
                 rows,
                 {"client_name": "Totals", **totals},
-                rows_total=_count(unbilled_matters(unbilled_disbursements, work), page),
+                rows_total=_count(listed, page),
                 note="Time and expenses: Clio entries recorded by the report date and not billed now. "
                 "Disbursements (ledger): the office side on the unbilled disbursements nominal.",
             )
