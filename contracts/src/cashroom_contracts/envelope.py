@@ -145,7 +145,11 @@ def parse_event(raw: bytes | str) -> Envelope[EventPayload]:
     except ValidationError as error:
         raise ContractViolation(f"invalid {header.type} payload: {_summary(error)}") from error
     fields = {name: getattr(header, name) for name in _EnvelopeFields.model_fields}
-    return Envelope[EventPayload](**fields, data=data)
+    # Both halves are validated above; building the envelope again would validate them twice.
+    return _PARSED.model_construct(**fields, data=data)
+
+
+_PARSED = Envelope[EventPayload]
 
 
 def _summary(error: ValidationError) -> str:
