@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from cashroom_chassis.runtime import Runtime, create_app
 from cashroom_reporting import api
 from cashroom_reporting.consumer import ReportingConsumer
-from cashroom_reporting.handlers import handle
+from cashroom_reporting.handlers import handle_batch
 from cashroom_reporting.rebuild import RebuildResult, rebuild_firm
 from cashroom_reporting.settings import Settings
 
@@ -24,7 +24,7 @@ def build(settings: Settings | None = None) -> FastAPI:
         db=runtime.db,
         dead_letter_producer=None,  # bound by the runtime when it starts
         topics=settings.topics,
-        handler=handle,
+        batch_handler=handle_batch,
         group_id=settings.consumer_group,
         max_batch=settings.kafka_max_batch,
         attempts=settings.kafka_handler_attempts,

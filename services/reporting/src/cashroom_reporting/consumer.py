@@ -11,19 +11,16 @@
 
 from __future__ import annotations
 
-import weakref
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from aiokafka import ConsumerRecord
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cashroom_chassis.consumer import EventConsumer
+from cashroom_chassis.consumer import Delivery, EventConsumer
 from cashroom_chassis.db import UnitOfWork
-from cashroom_contracts.envelope import Envelope, EventPayload
 from cashroom_reporting.db.tables import firms, positions
 
 
@@ -85,36 +82,25 @@ async def firm_is_rebuilding(session: AsyncSession, firm_id: str) -> bool:
     return bool(rebuilding)
 
 
-@dataclass
-class _Batch:
-    """What the consumer keeps about one unit of work: each firm's gate, the last positions."""
-
-    gates: dict[str, bool] = field(default_factory=dict)
-    positions: dict[PositionKey, tuple[int, datetime]] = field(default_factory=dict)
-
-
 class ReportingConsumer(EventConsumer):
     """An ``EventConsumer`` whose every event also records its position, and which skips the
-    events of a firm that is being rebuilt."""
+    events of a firm that is being rebuilt. Each unit of work takes the gates of its firms, then
+    records the rest of its events in the inbox (one statement) and hands the first deliveries
+    to the handler (the chassis's ``_apply_batch``), then records their positions (one
+    statement)."""
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._batches: weakref.WeakKeyDictionary[UnitOfWork, _Batch] = weakref.WeakKeyDictionary()
-
-    async def _apply(
-        self, uow: UnitOfWork, record: ConsumerRecord[Any, Any], event: Envelope[EventPayload]
-    ) -> None:
-        batch = self._batches.get(uow)
-        if batch is None:
-            batch = self._batches[uow] = _Batch()
-            session, positions = uow.session, batch.positions
-            uow.before_commit(lambda: record_positions(session, positions))
-        firm = event.firm_id
-        if firm not in batch.gates:
-            batch.gates[firm] = await firm_is_rebuilding(uow.session, firm)
-        if batch.gates[firm]:
-            return  # the rebuild reads this event from the topic itself
-        await super()._apply(uow, record, event)
-        key = (firm, record.topic, record.partition)
-        offset, time = batch.positions.get(key, (record.offset, event.time))
-        batch.positions[key] = (max(offset, record.offset), max(time, event.time))
+    async def _apply_batch(self, uow: UnitOfWork, deliveries: Sequence[Delivery]) -> None:
+        rebuilding: set[str] = set()
+        for firm in sorted({event.firm_id for _, event in deliveries}):
+            if await firm_is_rebuilding(uow.session, firm):
+                rebuilding.add(firm)  # the rebuild reads this firm's events from the topic itself
+        kept = [(record, event) for record, event in deliveries if event.firm_id not in rebuilding]
+        if not kept:
+            return
+        await super()._apply_batch(uow, kept)
+        positions: dict[PositionKey, tuple[int, datetime]] = {}
+        for record, event in kept:
+            key = (event.firm_id, record.topic, record.partition)
+            offset, time = positions.get(key, (record.offset, event.time))
+            positions[key] = (max(offset, record.offset), max(time, event.time))
+        await record_positions(uow.session, positions)

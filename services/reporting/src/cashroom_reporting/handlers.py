@@ -7,10 +7,12 @@ replays the facts with ``aggregates=False`` and then recomputes every aggregate 
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,7 +29,6 @@ from cashroom_reporting.db.tables import (
     bills,
     breaches,
     clients,
-    clio_records,
     exceptions,
     firms,
     journal_lines,
@@ -37,7 +38,6 @@ from cashroom_reporting.db.tables import (
     reconciliations,
     source_links,
     statements,
-    sync_totals,
     work_entries,
 )
 from cashroom_reporting.domain import postings, sync
@@ -46,13 +46,21 @@ from cashroom_reporting.domain.audit import audit_entry
 _BATCH = "reporting.journal_batch"
 
 
+async def handle_batch(uow: UnitOfWork, events: Sequence[Envelope[EventPayload]]) -> None:
+    """The live consumer's batch handler: the batch's first deliveries, in order, in one unit of
+    work (``handle`` for each)."""
+    for event in events:
+        await handle(uow, event)
+
+
 async def handle(uow: UnitOfWork, event: Envelope[EventPayload]) -> None:
-    """The live consumer's handler. Journals are only checked and collected here; the unit of
-    work writes them all, with their aggregates, in a few statements just before it commits (and
-    before any other event of the batch, which may read what they change)."""
-    batch: JournalBatch | None = uow.session.info.get(_BATCH)
+    """One event of the unit of work. What can wait is only checked and collected here, and
+    written, for the whole unit of work, in a few statements just before it commits: journals
+    with their aggregates (before any other event of the batch, which may read what they
+    change), the Clio records' sync state with the sync totals, and the audit lines."""
+    batch: EventBatch | None = uow.session.info.get(_BATCH)
     if batch is None:
-        batch = uow.session.info[_BATCH] = JournalBatch(aggregates=True)
+        batch = uow.session.info[_BATCH] = EventBatch(aggregates=True)
         session = uow.session
         uow.before_commit(lambda: batch.flush(session))
     await _apply(uow.session, event, batch)
@@ -62,29 +70,47 @@ async def apply_event(
     session: AsyncSession, event: Envelope[EventPayload], *, aggregates: bool
 ) -> None:
     """One event applied at once (the rebuild's replay, each event in its own savepoint)."""
-    batch = JournalBatch(aggregates=aggregates)
+    batch = EventBatch(aggregates=aggregates)
     await _apply(session, event, batch)
     await batch.flush(session)
 
 
-async def _apply(session: AsyncSession, event: Envelope[EventPayload], batch: JournalBatch) -> None:
+class EventBatch:
+    """What a unit of work collects to write at its end: journals, Clio records' sync state,
+    audit lines (in the order of their events)."""
+
+    def __init__(self, *, aggregates: bool) -> None:
+        self.aggregates = aggregates
+        self.journals = JournalBatch(aggregates=aggregates)
+        self.records = RecordBatch(aggregates=aggregates)
+        self.audit: list[dict[str, Any]] = []
+
+    async def flush(self, session: AsyncSession) -> None:
+        await self.journals.flush(session)
+        await self.records.flush(session)
+        rows, self.audit = self.audit, []
+        await writes.insert_rows(session, audit_log, rows)
+
+
+async def _apply(session: AsyncSession, event: Envelope[EventPayload], batch: EventBatch) -> None:
     data = event.data
     firm = event.firm_id
     aggregates = batch.aggregates
     if isinstance(data, ledger.JournalPosted):
         postings.check_journal(data)
-        batch.add(event, data)
+        batch.journals.add(event, data)
+        batch.audit.append(_audit_row(event))
         return
-    await batch.flush(session)
+    await batch.journals.flush(session)
     match data:
         case ledger.AccountUpserted():
             await chart_of_accounts.account_upserted(session, firm, data, aggregates=aggregates)
         case ledger.PostingApplied():
-            await _outcome(session, firm, event, data.source, "posted", None, aggregates)
+            batch.records.outcome(firm, data.source, "posted", None)
         case ledger.PostingHeld() | ledger.PostingRejected():
             outcome = "held" if isinstance(data, ledger.PostingHeld) else "rejected"
             reason = f"{data.reason_code}: {data.reason}"
-            await _outcome(session, firm, event, data.source, outcome, reason, aggregates)
+            batch.records.outcome(firm, data.source, outcome, reason)
         case ledger.ExceptionRaised():
             await _upsert(
                 session,
@@ -180,8 +206,9 @@ async def _apply(session: AsyncSession, event: Envelope[EventPayload], batch: Jo
                 ["firm_id", "breach_id"],
             )
         case clio.ClioEvent():
-            await _clio(session, firm, event, data, aggregates)
-    await _audit(session, event)
+            await _clio(session, firm, data, aggregates)
+            batch.records.clio_event(firm, event, data)
+    batch.audit.append(_audit_row(event))
 
 
 # --- the journal -----------------------------------------------------------------------------
@@ -189,7 +216,7 @@ async def _apply(session: AsyncSession, event: Envelope[EventPayload], batch: Jo
 
 class JournalBatch:
     """Journals collected during a unit of work and written together: the facts (journals, lines,
-    bank nominals, audit lines) with executemany, the aggregates summed in memory per key and day
+    bank nominals) with executemany, the aggregates summed in memory per key and day
     and moved with one statement per table (``writes.move_*_in_bulk``). A journal already stored
     (the same journal in another event) is skipped, as is a repeat within the batch."""
 
@@ -204,7 +231,6 @@ class JournalBatch:
         pending, self._journals = self._journals, []
         if not pending:
             return
-        await writes.insert_rows(session, audit_log, [_audit_row(event) for event, _ in pending])
         unique: dict[tuple[str, Any], tuple[Envelope[EventPayload], ledger.JournalPosted]] = {}
         for event, journal in pending:
             unique.setdefault((event.firm_id, journal.journal_id), (event, journal))
@@ -434,13 +460,8 @@ class _ItemFinder:
 # --- Clio: names, bills, invoices, work, and the sync summary ---------------------------------
 
 
-async def _clio(
-    session: AsyncSession,
-    firm: str,
-    event: Envelope[EventPayload],
-    data: clio.ClioEvent,
-    aggregates: bool,
-) -> None:
+async def _clio(session: AsyncSession, firm: str, data: clio.ClioEvent, aggregates: bool) -> None:
+    """The Clio record's own row (a client, a bill ...) and its link to a sub-ledger item."""
     match data:
         case clio.ClientUpserted():
             await _upsert(
@@ -559,7 +580,6 @@ async def _clio(
                 ),
                 ["firm_id", "activity_id"],
             )
-    await _sync_record(session, firm, event, data, aggregates)
 
 
 async def _link(
@@ -582,149 +602,212 @@ async def _link(
     await writes.rekey_items(session, firm, old, item_key, aggregates=aggregates)
 
 
-async def _record(session: AsyncSession, firm: str, object_type: str, object_id: str) -> Any:
-    return (
-        await session.execute(
-            select(clio_records)
-            .where(
-                clio_records.c.firm_id == firm,
-                clio_records.c.object_type == object_type,
-                clio_records.c.object_id == object_id,
+# --- the Clio records' sync state and the sync totals ----------------------------------------
+
+RecordKey = tuple[str, str, str]  # firm, Clio object type, Clio id
+
+
+@dataclass(frozen=True, slots=True)
+class _Synced:
+    """A Clio event about the record arrived."""
+
+    key: RecordKey
+    event_type: str
+    time: datetime
+    payload: clio.ClioEvent
+
+
+@dataclass(frozen=True, slots=True)
+class _Answered:
+    """The ledger posted, held or rejected the record."""
+
+    key: RecordKey
+    outcome: str
+    reason: str | None
+
+
+_RECORD_COLUMNS = {
+    "firm_id": "text",
+    "object_type": "text",
+    "object_id": "text",
+    "synced": "boolean",
+    "event_type": "text",
+    "version": "text",
+    "versions": "integer",
+    "currency": "text",
+    "amount": "bigint",
+    "deleted": "boolean",
+    "outcome": "text",
+    "outcome_reason": "text",
+    "last_synced_at": "timestamptz",
+}
+_RECORD_KEY = ("firm_id", "object_type", "object_id")
+_KEYS = (
+    "unnest(CAST(:firm_id AS text[]), CAST(:object_type AS text[]), CAST(:object_id AS text[])) "
+    "AS k(firm_id, object_type, object_id)"
+)
+_READ_RECORDS = text(
+    f"SELECT r.* FROM clio_records AS r JOIN {_KEYS} ON r.firm_id = k.firm_id "
+    "AND r.object_type = k.object_type AND r.object_id = k.object_id "
+    "ORDER BY r.firm_id, r.object_type, r.object_id FOR UPDATE OF r"
+)
+_SAVE_RECORDS = text(
+    f"INSERT INTO clio_records ({', '.join(_RECORD_COLUMNS)}) SELECT * FROM unnest("
+    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _RECORD_COLUMNS.items())
+    + ") ON CONFLICT (firm_id, object_type, object_id) DO UPDATE SET "
+    + ", ".join(f"{name} = EXCLUDED.{name}" for name in _RECORD_COLUMNS if name not in _RECORD_KEY)
+)
+_TOTALS = ("records", "versions", "amount", "deleted", "posted", "held", "rejected")
+_MOVE_SYNC_TOTALS = text(
+    "INSERT INTO sync_totals AS t (firm_id, object_type, currency, "
+    + ", ".join(_TOTALS)
+    + ", last_synced_at) SELECT * FROM unnest(CAST(:firm_id AS text[]), "
+    "CAST(:object_type AS text[]), CAST(:currency AS text[]), "
+    + ", ".join(f"CAST(:{name} AS bigint[])" for name in _TOTALS)
+    + ", CAST(:last_synced_at AS timestamptz[])) "
+    "ON CONFLICT (firm_id, object_type, currency) DO UPDATE SET "
+    + ", ".join(f"{name} = t.{name} + EXCLUDED.{name}" for name in _TOTALS)
+    + ", last_synced_at = GREATEST(t.last_synced_at, EXCLUDED.last_synced_at)"
+)
+
+
+class RecordBatch:
+    """The Clio records' sync state (clio_records) and the sync totals, moved by the Clio events
+    and the ledger's answers of a unit of work: the records read in one statement, the changes
+    applied to them in memory in the order of their events (``domain.sync``), the records written
+    in one statement and the totals, summed per object type and currency, in one more. The same
+    rows as applying the events one at a time."""
+
+    def __init__(self, *, aggregates: bool) -> None:
+        self.aggregates = aggregates
+        self._changes: list[_Synced | _Answered] = []
+
+    def clio_event(self, firm: str, event: Envelope[EventPayload], data: clio.ClioEvent) -> None:
+        key = (firm, data.source.object_type, str(data.source.object_id))
+        self._changes.append(_Synced(key, event.type, event.time, data))
+
+    def outcome(
+        self, firm: str, source: ledger.PostingSource, outcome: str, reason: str | None
+    ) -> None:
+        if source.system == "clio":
+            self._changes.append(
+                _Answered((firm, source.object_type, source.object_id), outcome, reason)
             )
-            .with_for_update()
+
+    async def flush(self, session: AsyncSession) -> None:
+        changes, self._changes = self._changes, []
+        if not changes:
+            return
+        keys = sorted({change.key for change in changes})
+        found = await session.execute(
+            _READ_RECORDS,
+            {name: [key[n] for key in keys] for n, name in enumerate(_RECORD_KEY)},
         )
-    ).first()
+        rows: dict[RecordKey, dict[str, Any]] = {
+            (row.firm_id, row.object_type, row.object_id): dict(row._mapping) for row in found
+        }
+        totals: dict[tuple[str, str, str], tuple[sync.Totals, datetime | None]] = {}
+        for change in changes:
+            row = rows.get(change.key)
+            before = _state(row)
+            synced_at: datetime | None = None
+            extra: dict[str, Any]
+            if isinstance(change, _Synced):
+                version = change.payload.source.version
+                new_version = row is None or not row["synced"] or row["version"] != version
+                after = sync.after_clio_event(before, change.key[1], change.payload, new_version)
+                last = row["last_synced_at"] if row is not None else None
+                synced_at = change.time if last is None else max(change.time, last)
+                extra = dict(
+                    event_type=change.event_type, version=version, last_synced_at=synced_at
+                )
+            else:
+                after = sync.after_outcome(before, change.key[1], change.outcome)
+                extra = dict(outcome_reason=change.reason)
+            rows[change.key] = (row or _new_record(change.key)) | _record_values(after) | extra
+            if self.aggregates:
+                _count(totals, change.key[0], before, after, synced_at)
+        await session.execute(
+            _SAVE_RECORDS,
+            {name: [rows[key][name] for key in keys] for name in _RECORD_COLUMNS},
+        )
+        await _move_sync_totals(session, totals)
 
 
-def _state(row: Any) -> sync.RecordState | None:
+def _new_record(key: RecordKey) -> dict[str, Any]:
+    firm, object_type, object_id = key
+    return dict(
+        firm_id=firm,
+        object_type=object_type,
+        object_id=object_id,
+        event_type=None,
+        version=None,
+        outcome_reason=None,
+        last_synced_at=None,
+    )
+
+
+def _record_values(state: sync.RecordState) -> dict[str, Any]:
+    return dict(
+        synced=state.synced,
+        versions=state.versions,
+        currency=state.currency,
+        amount=state.amount,
+        deleted=state.deleted,
+        outcome=state.outcome,
+    )
+
+
+def _state(row: dict[str, Any] | None) -> sync.RecordState | None:
     if row is None:
         return None
     return sync.RecordState(
-        row.object_type,
-        row.synced,
-        row.versions,
-        row.currency,
-        row.amount,
-        row.deleted,
-        row.outcome,
+        row["object_type"],
+        row["synced"],
+        row["versions"],
+        row["currency"],
+        row["amount"],
+        row["deleted"],
+        row["outcome"],
     )
 
 
-async def _save_record(
-    session: AsyncSession,
+def _count(
+    totals: dict[tuple[str, str, str], tuple[sync.Totals, datetime | None]],
     firm: str,
-    object_id: str,
     before: sync.RecordState | None,
     after: sync.RecordState,
-    event: Envelope[EventPayload],
-    extra: dict[str, Any],
-    aggregates: bool,
+    synced_at: datetime | None,
 ) -> None:
-    values = dict(
-        synced=after.synced,
-        versions=after.versions,
-        currency=after.currency,
-        amount=after.amount,
-        deleted=after.deleted,
-        outcome=after.outcome,
-        **extra,
-    )
-    await _upsert(
-        session,
-        clio_records,
-        dict(firm_id=firm, object_type=after.object_type, object_id=object_id, **values),
-        ["firm_id", "object_type", "object_id"],
-    )
-    if not aggregates:
-        return
+    """Add one change of a record to the totals of the groups it moves (and its sync time to
+    the group it now counts in, even if no count moves)."""
     deltas = sync.changes(before, after)
     counted = sync.contribution(after)
-    synced_at = extra.get("last_synced_at")
     if counted is not None and synced_at is not None:
-        deltas.setdefault(counted[0], sync.Totals())  # the time moves even if no count does
+        deltas.setdefault(counted[0], sync.Totals())
     for group, delta in deltas.items():
         at = synced_at if counted is not None and group == counted[0] else None
-        await _move_sync_totals(session, firm, *group, delta, at)
+        total, latest = totals.get((firm, *group), (sync.Totals(), None))
+        if at is not None:
+            latest = at if latest is None else max(latest, at)
+        totals[(firm, *group)] = (total + delta, latest)
 
 
 async def _move_sync_totals(
-    session: AsyncSession,
-    firm: str,
-    object_type: str,
-    currency: str,
-    delta: sync.Totals,
-    synced_at: Any,
+    session: AsyncSession, totals: dict[tuple[str, str, str], tuple[sync.Totals, datetime | None]]
 ) -> None:
-    statement = insert(sync_totals).values(
-        firm_id=firm,
-        object_type=object_type,
-        currency=currency,
-        records=delta.records,
-        versions=delta.versions,
-        amount=delta.amount,
-        deleted=delta.deleted,
-        posted=delta.posted,
-        held=delta.held,
-        rejected=delta.rejected,
-        last_synced_at=synced_at,
-    )
-    current = sync_totals.c
-    excluded = statement.excluded
-    await session.execute(
-        statement.on_conflict_do_update(
-            index_elements=["firm_id", "object_type", "currency"],
-            set_={
-                name: getattr(current, name) + getattr(excluded, name)
-                for name in ("records", "versions", "amount", "deleted", "posted", "held")
-            }
-            | {
-                "rejected": current.rejected + excluded.rejected,
-                "last_synced_at": text(
-                    "GREATEST(sync_totals.last_synced_at, EXCLUDED.last_synced_at)"
-                ),
-            },
-        )
-    )
-
-
-async def _sync_record(
-    session: AsyncSession,
-    firm: str,
-    event: Envelope[EventPayload],
-    data: clio.ClioEvent,
-    aggregates: bool,
-) -> None:
-    object_type, object_id = data.source.object_type, str(data.source.object_id)
-    row = await _record(session, firm, object_type, object_id)
-    before = _state(row)
-    new_version = row is None or not row.synced or row.version != data.source.version
-    after = sync.after_clio_event(before, object_type, data, new_version)
-    extra = dict(
-        event_type=event.type,
-        version=data.source.version,
-        last_synced_at=max(event.time, row.last_synced_at)
-        if row and row.last_synced_at
-        else event.time,
-    )
-    await _save_record(session, firm, object_id, before, after, event, extra, aggregates)
-
-
-async def _outcome(
-    session: AsyncSession,
-    firm: str,
-    event: Envelope[EventPayload],
-    source: ledger.PostingSource,
-    outcome: str,
-    reason: str | None,
-    aggregates: bool,
-) -> None:
-    if source.system != "clio":
+    if not totals:
         return
-    row = await _record(session, firm, source.object_type, source.object_id)
-    before = _state(row)
-    after = sync.after_outcome(before, source.object_type, outcome)
-    extra: dict[str, Any] = dict(outcome_reason=reason)
-    await _save_record(session, firm, source.object_id, before, after, event, extra, aggregates)
+    groups = sorted(totals)
+    columns: dict[str, list[Any]] = {
+        "firm_id": [firm for firm, _, _ in groups],
+        "object_type": [object_type for _, object_type, _ in groups],
+        "currency": [currency for _, _, currency in groups],
+        "last_synced_at": [totals[group][1] for group in groups],
+    }
+    for name in _TOTALS:
+        columns[name] = [getattr(totals[group][0], name) for group in groups]
+    await session.execute(_MOVE_SYNC_TOTALS, columns)
 
 
 # --- exceptions ------------------------------------------------------------------------------
@@ -777,10 +860,6 @@ async def _upsert(
         await session.execute(statement.on_conflict_do_update(index_elements=keys, set_=updates))
     else:
         await session.execute(statement.on_conflict_do_nothing(index_elements=keys))
-
-
-async def _audit(session: AsyncSession, event: Envelope[EventPayload]) -> None:
-    await session.execute(audit_log.insert().values(**_audit_row(event)))
 
 
 def _audit_row(event: Envelope[EventPayload]) -> dict[str, Any]:
