@@ -9,7 +9,8 @@ can find the record in Clio. A new ``source.version`` for the same record is an 
 
 from __future__ import annotations
 
-from datetime import date
+import uuid
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import Field
@@ -372,3 +373,48 @@ class WorkRecorded(ClioEvent):
     value: Money
     billed: bool
     fee_earner: str | None = None
+
+
+# --- The sync itself --------------------------------------------------------------------------
+
+
+class ClioHolding(Part):
+    """What the connector knows Clio holds of one object type (and, for records that carry
+    money, one currency) as of the end of a sync: the last version of every record it read.
+
+    ``published`` and ``published_amount`` are the records whose latest event (not a deletion)
+    reached this topic and what those events say they are worth, a void or a reversal counting
+    nothing; ``published_deleted`` are those whose latest event is their deletion. A reader that
+    has applied every event before this one holds exactly these figures."""
+
+    object_type: str = Field(description="Clio resource, as in ClioSource.object_type.")
+    currency: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=3,
+        description="Currency of the published amounts; None for records without money.",
+    )
+    in_clio: int = Field(ge=0, description="Records present in Clio when last read.")
+    deleted_in_clio: int = Field(ge=0, description="Records read before and gone from Clio since.")
+    skipped: int = Field(ge=0, description="Present, deliberately not imported (settings, drafts).")
+    awaiting_review: int = Field(ge=0, description="Present, flagged and waiting for a cashier.")
+    published: int = Field(ge=0, description="Records whose latest event is not a deletion.")
+    published_deleted: int = Field(ge=0, description="Records whose latest event is a deletion.")
+    published_amount: int = Field(
+        description="Sum of the published records' worth in minor units (0 without currency)."
+    )
+
+
+@register
+class SyncCompleted(EventPayload):
+    """A sync of the firm's Clio account finished: what the connector holds of Clio afterwards,
+    per object type and currency, so that a reader can compare what it has with what Clio has.
+    Published after every completed sync, after the sync's own events (same key, same order)."""
+
+    topic = CLIO_EVENTS
+    event_type = "clio.sync.completed"
+    sync_id: uuid.UUID
+    kind: str = Field(description="full | incremental")
+    started_at: datetime
+    finished_at: datetime
+    holdings: list[ClioHolding]

@@ -78,6 +78,7 @@ from clio_connector.settings_store import SettingsStore
 from clio_connector.store import (
     Snapshot,
     ToWrite,
+    announce_sync_completed,
     drop_unseen_line_items,
     held_ids,
     line_items_of,
@@ -143,6 +144,14 @@ class _Reading:
         entry.setdefault("rate_limit_wait_seconds", 0.0)
         return entry
 
+    def changed(self) -> bool:
+        """Whether the run (any attempt at it) wrote anything but "unchanged" lines."""
+        return any(
+            entry.get(name, 0)
+            for entry in self.progress.values()
+            for name in ("imported", "updated", "skipped", "flagged", "deleted")
+        )
+
     def stats(self) -> dict[str, Any]:
         """Clio request figures of the whole run (earlier attempts included)."""
         current = asdict(self.clio.stats)
@@ -196,14 +205,15 @@ class SyncEngine:
                 for step in await self._steps(reading):
                     await self._read(reading, step)
                 await self._deletion_hints(reading)
+            finished_at = self._now()
             await self._runs.finish(
                 run.id,
                 RunStatus.COMPLETED,
-                now=self._now(),
+                now=finished_at,
                 progress=reading.progress,
                 clio_stats=reading.stats(),
             )
-            await self._after_completion(run)
+            await self._after_completion(run, finished_at, changed=reading.changed())
             log.info("sync %s of firm %s completed: %s", run.id, run.firm_id, reading.stats())
             return RunStatus.COMPLETED
         except asyncio.CancelledError:
@@ -279,7 +289,20 @@ class SyncEngine:
         resources = [resource_named(path) for path in reading.run.resources]
         return reading_steps(resources, bills_read_in_full=reading.bills_in_full)
 
-    async def _after_completion(self, run: Run) -> None:
+    async def _after_completion(self, run: Run, finished_at: datetime, *, changed: bool) -> None:
+        """After a full sync, or one that wrote anything, what Clio holds goes on the bus
+        (``clio.sync.completed``; a poll that found nothing new leaves the last one standing);
+        the firm's first sync is marked done once every resource has been read to its end."""
+        if run.kind is SyncKind.FULL or changed:
+            async with self._db.transaction() as session:
+                await announce_sync_completed(
+                    session,
+                    firm_id=run.firm_id,
+                    sync_id=run.id,
+                    kind=run.kind.value,
+                    started_at=run.started_at,
+                    finished_at=finished_at,
+                )
         cursors = await self._runs.cursors(run.firm_id)
         if all(
             cursors.get(r.path) is not None and cursors[r.path].last_completed_at is not None

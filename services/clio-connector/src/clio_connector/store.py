@@ -21,12 +21,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from cashroom_chassis.messaging_tables import OUTBOX
 from cashroom_chassis.outbox import add_to_outbox
-from cashroom_contracts.envelope import Envelope
-from cashroom_contracts.events.clio import ClioEvent
+from cashroom_contracts.envelope import Envelope, deterministic_event_id, new_event
+from cashroom_contracts.events.clio import (
+    ClioEvent,
+    ClioHolding,
+    RecordDeletedInClio,
+    SyncCompleted,
+)
 from clio_connector.db.tables import record_snapshots, sync_log
 from clio_connector.domain.fields import LINE_ITEMS, ClioResource
 from clio_connector.domain.normalise import record_deleted
 from clio_connector.domain.outcomes import (
+    EVENT_SOURCE,
     Flagged,
     Outcome,
     Publish,
@@ -39,11 +45,13 @@ from clio_connector.domain.sync_rules import (
     LedgerStatus,
     LogEntry,
     LogStatus,
+    Worth,
     clio_timestamp,
     deletion_is_news,
     event_amount,
     log_entry,
     payload_of,
+    published_worth,
 )
 
 
@@ -75,6 +83,7 @@ class Snapshot:
     published: Published | None
     published_event_id: uuid.UUID | None
     published_payload: dict[str, Any] | None
+    published_worth: Worth
     held: Held | None
     flag_line_id: int | None
     deleted_at: datetime | None
@@ -131,6 +140,7 @@ def _snapshot(row: Any) -> Snapshot:
         published=published,
         published_event_id=row.published_event_id,
         published_payload=dict(published_payload) if published_payload else None,
+        published_worth=(row.published_currency, row.published_amount),
         held=held,
         flag_line_id=row.flag_line_id,
         deleted_at=row.deleted_at,
@@ -498,6 +508,8 @@ _PUBLISHED = (
     "published_facts_hash",
     "published_event_id",
     "published_payload",
+    "published_currency",
+    "published_amount",
 )
 
 
@@ -631,12 +643,16 @@ def _snapshot_row(
     }
     # What the ledger has: a new event replaces it; without one the stored one stays (SQL).
     published = entry.published
+    before: Worth = previous.published_worth if previous is not None else (None, None)
+    currency, amount = published_worth(published.payload, before) if published else (None, None)
     row.update(
         published_event_type=published.payload.event_type if published else None,
         published_version=published.record.version if published else None,
         published_facts_hash=published.facts_hash if published else None,
         published_event_id=published.event_id if published else None,
         published_payload=published.payload.model_dump(mode="json") if published else None,
+        published_currency=currency,
+        published_amount=amount,
     )
     # What waits for a cashier: a flag with an event holds it; anything else (a flag without
     # one, a skip, a publication, the published facts again) releases it.
@@ -695,6 +711,8 @@ async def mark_deleted(
             published_facts_hash=published.facts_hash,
             published_event_id=published.event_id,
             published_payload=published.payload.model_dump(mode="json"),
+            # A deletion is worth nothing, in the currency the record had (published_worth).
+            published_amount=case((record_snapshots.c.published_amount.is_(None), None), else_=0),
         )
     await session.execute(
         update(record_snapshots)
@@ -786,3 +804,66 @@ async def unseen_snapshots(
         )
     ).all()
     return [_snapshot(row) for row in rows]
+
+
+# --- What Clio holds, for clio.sync.completed -----------------------------------------------
+
+_DELETION = RecordDeletedInClio.event_type
+_HOLDINGS = text(
+    "SELECT object_type, published_currency AS currency, "
+    "count(*) FILTER (WHERE deleted_at IS NULL) AS in_clio, "
+    "count(*) FILTER (WHERE deleted_at IS NOT NULL) AS deleted_in_clio, "
+    "count(*) FILTER (WHERE deleted_at IS NULL AND last_status = :skipped) AS skipped, "
+    "count(*) FILTER (WHERE deleted_at IS NULL AND flag_line_id IS NOT NULL) "
+    "AS awaiting_review, "
+    "count(*) FILTER (WHERE published_event_type <> :deletion) AS published, "
+    "count(*) FILTER (WHERE published_event_type = :deletion) AS published_deleted, "
+    "coalesce(sum(published_amount) FILTER (WHERE published_event_type <> :deletion), 0) "
+    "AS published_amount "
+    "FROM record_snapshots WHERE firm_id = :firm_id "
+    "GROUP BY object_type, published_currency "
+    "ORDER BY object_type, published_currency NULLS FIRST"
+)
+
+
+async def clio_holdings(session: AsyncSession, firm_id: str) -> list[ClioHolding]:
+    """What the connector holds of the firm's Clio records, per object type and currency of
+    their published worth (one GROUP BY over the snapshots)."""
+    rows = await session.execute(
+        _HOLDINGS,
+        {"firm_id": firm_id, "skipped": LogStatus.SKIPPED.value, "deletion": _DELETION},
+    )
+    return [ClioHolding.model_validate(dict(row._mapping)) for row in rows]
+
+
+async def announce_sync_completed(
+    session: AsyncSession,
+    *,
+    firm_id: str,
+    sync_id: uuid.UUID,
+    kind: str,
+    started_at: datetime,
+    finished_at: datetime,
+) -> Envelope[SyncCompleted]:
+    """Stage ``clio.sync.completed`` with what Clio holds now, behind every event of the firm
+    already staged (the firm's record lock is taken first, so no page or resolution of the firm
+    is half-written)."""
+    await lock_firm_records(session, firm_id)
+    payload = SyncCompleted(
+        sync_id=sync_id,
+        kind=kind,
+        started_at=started_at,
+        finished_at=finished_at,
+        holdings=await clio_holdings(session, firm_id),
+    )
+    envelope = new_event(
+        payload,
+        firm_id=firm_id,
+        source=EVENT_SOURCE,
+        subject=f"clio/sync/{sync_id}",
+        event_id=deterministic_event_id(firm_id, payload.event_type, sync_id),
+        time=finished_at,
+        correlation_id=sync_id,
+    )
+    await add_to_outbox(session, [envelope])
+    return envelope

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -44,6 +44,7 @@ from cashroom_contracts.events.clio import (
     DisbursementPaid,
     PurchaseInvoiceRecorded,
     RecordDeletedInClio,
+    SyncCompleted,
 )
 from cashroom_contracts.events.common import AccountKind
 from cashroom_contracts.topics import ALL_TOPICS_WITH_DLQ, CLIO_EVENTS, LEDGER_EVENTS
@@ -333,6 +334,19 @@ class Connector:
         await eventually(empty, within=60)
 
     async def clio_events(self) -> list[Envelope[EventPayload]]:
+        """Every record's event on ``clio.events.v1`` for this firm, in topic order (the syncs'
+        ``clio.sync.completed`` left out: ``sync_completions``)."""
+        return [e for e in await self.topic_events() if isinstance(e.data, ClioEvent)]
+
+    async def sync_completions(self) -> list[Envelope[SyncCompleted]]:
+        """The firm's ``clio.sync.completed`` events, in topic order."""
+        return [
+            cast(Envelope[SyncCompleted], e)
+            for e in await self.topic_events()
+            if isinstance(e.data, SyncCompleted)
+        ]
+
+    async def topic_events(self) -> list[Envelope[EventPayload]]:
         """Every event on ``clio.events.v1`` for this firm, in topic order (read from where the
         topic ended when the firm was made: nothing of this firm can be before that)."""
         await self.published()

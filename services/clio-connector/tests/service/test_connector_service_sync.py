@@ -10,6 +10,7 @@ ledger would (a change replaces, a void removes) and compares the two.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from functools import cache
@@ -29,7 +30,17 @@ from connector_service_harness import (
 )
 
 from cashroom_chassis.testing import Infrastructure
-from cashroom_contracts.events.clio import BillApproved, WorkRecorded
+from cashroom_contracts.events.clio import (
+    BillApproved,
+    BillChanged,
+    DisbursementPaid,
+    PurchaseInvoiceRecorded,
+    RecordDeletedInClio,
+    SyncCompleted,
+    WorkRecorded,
+)
+from cashroom_contracts.money import Money
+from clio_connector.domain.fields import LINE_ITEMS, SYNC_ORDER
 from clio_sandbox import Firm, generate_firm
 from clio_sandbox.oracle import SyncSettings as OracleSettings
 from clio_sandbox.oracle import compute_oracle
@@ -238,3 +249,116 @@ async def _trigger_of(c: Connector, sync_id: str | None) -> str:
     assert sync_id is not None
     trigger: str = (await c.run(sync_id))["trigger"]
     return trigger
+
+
+async def test_each_completed_sync_says_what_clio_holds_and_what_was_published_of_it(
+    polling_service: Service,
+) -> None:
+    """Given a full sync of the tiny firm, its ``clio.sync.completed`` counts every record Clio
+    has per object type, and what was published of them is exactly what the record events on
+    the topic add up to (each record's latest event; a void is worth nothing). After a bill is
+    voided in Clio and synced, the next one says so."""
+    async with firm_of(polling_service, tiny_firm()) as c:
+        run, events = await linked_and_synced(c)
+
+        completions = await c.sync_completions()
+        assert [e.data.sync_id for e in completions] == [uuid.UUID(run["sync_id"])]
+        completed = completions[0]
+        assert completed.data.kind == "full"
+        assert _in_clio(completed.data) == _records_in_sandbox(c)
+        skipped = {
+            (line["object_type"], line["object_id"]) for line in await c.log(status="skipped")
+        }
+        assert sum(h.skipped for h in completed.data.holdings) == len(skipped) > 0
+        assert _published(completed.data) == _standing(events)
+        # The completion follows every event of the sync on the firm's partition
+        assert (await c.topic_events())[-1].id == completed.id
+
+        _, voided = _bills_to_change(c, events)
+        await c.control("POST", f"/bills/{voided}/void")
+        again = await c.sync("incremental")
+        assert again["status"] == "completed", again["error"]
+        await c.webhooks_settled()
+        after = await c.clio_events()
+        assert ("clio.bill.voided", voided) in keyed(after[len(events) :])
+        latest = (await c.sync_completions())[-1].data
+        assert latest.kind in ("incremental", "full")
+        assert _in_clio(latest) == _records_in_sandbox(c)
+        assert _published(latest) == _standing(after)
+        bills = {h.currency: h for h in latest.holdings if h.object_type == "Bill" and h.currency}
+        before = {h.currency: h for h in completed.data.holdings if h.object_type == "Bill"}
+        voided_total = next(
+            e.data.bill.total
+            for e in events
+            if isinstance(e.data, BillApproved) and e.data.bill.bill_id == voided
+        )
+        currency = voided_total.currency
+        assert bills[currency].published == before[currency].published
+        assert (
+            bills[currency].published_amount
+            == before[currency].published_amount - voided_total.amount_minor
+        )
+
+
+def _records_in_sandbox(c: Connector) -> dict[str, int]:
+    """Records per Clio object type, counted in the sandbox's own store."""
+    counts = {
+        resource.object_type: len(list(c.firm.records(resource.path)))
+        for resource in (*SYNC_ORDER, LINE_ITEMS)  # line items: read with their bills
+    }
+    return {name: n for name, n in counts.items() if n}
+
+
+def _in_clio(completed: SyncCompleted) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for h in completed.holdings:
+        counts[h.object_type] = counts.get(h.object_type, 0) + h.in_clio
+    return {name: n for name, n in counts.items() if n}
+
+
+def _published(completed: SyncCompleted) -> dict[tuple[str, str | None], tuple[int, int, int]]:
+    return {
+        (h.object_type, h.currency): (h.published, h.published_deleted, h.published_amount)
+        for h in completed.holdings
+        if h.published or h.published_deleted
+    }
+
+
+def _standing(events: list[Any]) -> dict[tuple[str, str | None], tuple[int, int, int]]:
+    """Folded from the topic: each record's latest event stands; a record is worth the money
+    its latest event names, and nothing after a void, reversal or deletion (in its currency)."""
+    latest: dict[tuple[str, int], Any] = {}
+    worth: dict[tuple[str, int], Money] = {}
+    for envelope in events:
+        payload = envelope.data
+        key = (payload.source.object_type, payload.source.object_id)
+        latest[key] = payload
+        money = _money_named(payload)
+        if money is not None:
+            worth[key] = money
+        elif key in worth and envelope.type in _UNDOING:
+            worth[key] = Money(amount_minor=0, currency=worth[key].currency)
+    out: dict[tuple[str, str | None], tuple[int, int, int]] = {}
+    for key, payload in latest.items():
+        money = worth.get(key)
+        group = (key[0], money.currency if money else None)
+        published, deleted, amount = out.get(group, (0, 0, 0))
+        if isinstance(payload, RecordDeletedInClio):
+            out[group] = (published, deleted + 1, amount)
+        else:
+            out[group] = (published + 1, deleted, amount + (money.amount_minor if money else 0))
+    return out
+
+
+_UNDOING = {"clio.bill.voided", "clio.bill_payment.reversed", "clio.record.deleted"}
+
+
+def _money_named(payload: Any) -> Money | None:
+    if isinstance(payload, BillApproved | BillChanged):
+        return payload.bill.total
+    if isinstance(payload, DisbursementPaid | PurchaseInvoiceRecorded):
+        return payload.net + payload.vat.amount
+    if isinstance(payload, WorkRecorded):
+        return payload.value
+    amount = getattr(payload, "amount", None)
+    return amount if isinstance(amount, Money) else None

@@ -153,6 +153,8 @@ record_snapshots = Table(
     Column("published_facts_hash", String(64), nullable=True),
     Column("published_event_id", Uuid, nullable=True),
     Column("published_payload", JSONB(none_as_null=True), nullable=True),
+    Column("published_currency", String(3), nullable=True, comment="its published worth"),
+    Column("published_amount", BigInteger, nullable=True, comment="minor units"),
     Column("held_event_type", String(60), nullable=True),
     Column("held_event_id", Uuid, nullable=True),
     Column("held_version", Text, nullable=True),

@@ -286,17 +286,34 @@ def event_amount(payload: ClioEvent) -> Money | None:
     return None
 
 
-# --- Records gone from Clio --------------------------------------------------------------------
+Worth = tuple[str | None, int | None]
+"""A record's published worth: currency and amount in minor units (None, None without money)."""
 
-_ALREADY_UNDONE = frozenset(
+_CANCELLING = frozenset(
     {BillVoided.event_type, BillPaymentReversed.event_type, RecordDeletedInClio.event_type}
 )
+
+
+def published_worth(payload: ClioEvent, before: Worth) -> Worth:
+    """What a record is worth once ``payload`` is its latest published event: the money the
+    event moves; nothing (in the currency it had) after a void, a reversal or a deletion; what
+    it was worth before for an event that moves no money (``SyncCompleted``'s totals)."""
+    amount = event_amount(payload)
+    if amount is not None:
+        return amount.currency, amount.amount_minor
+    currency, minor = before
+    if payload.event_type in _CANCELLING:
+        return currency, 0 if minor is not None else None
+    return currency, minor
+
+
+# --- Records gone from Clio --------------------------------------------------------------------
 
 
 def deletion_is_news(published_event_type: str | None) -> bool:
     """A record absent from Clio is news for the ledger only when something it published still
     stands (not for a record never published, nor one already voided, reversed or deleted)."""
-    return published_event_type is not None and published_event_type not in _ALREADY_UNDONE
+    return published_event_type is not None and published_event_type not in _CANCELLING
 
 
 # --- Webhooks ----------------------------------------------------------------------------------
