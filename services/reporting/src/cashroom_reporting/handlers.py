@@ -38,6 +38,7 @@ from cashroom_reporting.db.tables import (
     reconciliations,
     source_links,
     statements,
+    sync_comparison,
     work_entries,
 )
 from cashroom_reporting.domain import postings, sync
@@ -208,6 +209,9 @@ async def _apply(session: AsyncSession, event: Envelope[EventPayload], batch: Ev
         case clio.ClioEvent():
             await _clio(session, firm, data, aggregates)
             batch.records.clio_event(firm, event, data)
+        case clio.SyncCompleted():
+            await batch.records.flush(session)  # what was received before it, compared
+            await _sync_completed(session, firm, data)
     batch.audit.append(_audit_row(event))
 
 
@@ -600,6 +604,50 @@ async def _link(
         return
     old = postings.source_key("clio", source.object_type, object_id)
     await writes.rekey_items(session, firm, old, item_key, aggregates=aggregates)
+
+
+# --- the sync compared with what Clio holds ----------------------------------------------------
+
+_RECEIVED = text(
+    "SELECT object_type, COALESCE(currency, '') AS currency, "
+    "COUNT(*) FILTER (WHERE NOT deleted) AS records, COUNT(*) FILTER (WHERE deleted) AS deleted, "
+    "COALESCE(SUM(amount) FILTER (WHERE NOT deleted), 0) AS amount "
+    "FROM clio_records WHERE firm_id = :f AND synced "
+    "GROUP BY object_type, COALESCE(currency, '')"
+)
+
+
+async def _sync_completed(session: AsyncSession, firm: str, data: clio.SyncCompleted) -> None:
+    """The firm's comparison replaced: what Clio holds (the event) beside what the reports
+    have received up to this event (``clio_records``, the same terms as the sync totals: one
+    GROUP BY over the firm's records, once per sync)."""
+    received = {
+        (row.object_type, row.currency): sync.Received(row.records, row.deleted, row.amount)
+        for row in await session.execute(_RECEIVED, {"f": firm})
+    }
+    rows = [
+        {
+            "firm_id": firm,
+            "object_type": c.object_type,
+            "currency": c.currency,
+            "sync_id": data.sync_id,
+            "sync_kind": data.kind,
+            "sync_finished_at": data.finished_at,
+            "in_clio": c.in_clio,
+            "deleted_in_clio": c.deleted_in_clio,
+            "skipped": c.skipped,
+            "awaiting_review": c.awaiting_review,
+            "published": c.published,
+            "published_deleted": c.published_deleted,
+            "published_amount": c.published_amount,
+            "received": c.received,
+            "received_deleted": c.received_deleted,
+            "received_amount": c.received_amount,
+        }
+        for c in sync.compare(data.holdings, received)
+    ]
+    await session.execute(text("DELETE FROM sync_comparison WHERE firm_id = :f"), {"f": firm})
+    await writes.insert_rows(session, sync_comparison, rows)
 
 
 # --- the Clio records' sync state and the sync totals ----------------------------------------

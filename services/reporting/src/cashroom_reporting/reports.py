@@ -401,7 +401,8 @@ async def breach_register(
 async def sync_summary(session: AsyncSession, firm_id: str, today: date) -> Report:
     ctx = await context(session, firm_id, None)
     rows = await queries.sync_rows(session, firm_id)
-    return operations.sync_summary(ctx.header, ctx.consistency, rows, today)
+    compared = await queries.sync_compared(session, firm_id)
+    return operations.sync_summary(ctx.header, ctx.consistency, rows, today, compared)
 
 
 async def audit_trail(

@@ -24,11 +24,13 @@ from cashroom_reporting.domain.facts import (
     MatterBalance,
     MatterInfo,
     OpenItem,
+    SyncCompared,
     SyncRow,
     UnbilledWork,
 )
 from cashroom_reporting.domain.postings import Movement
 from cashroom_reporting.domain.subledgers import BUCKET_THRESHOLDS, AgedItems
+from cashroom_reporting.domain.sync import Comparison
 
 
 @dataclass(frozen=True, slots=True)
@@ -702,6 +704,46 @@ async def sync_rows(session: AsyncSession, firm_id: str) -> list[SyncRow]:
         {"f": firm_id},
     )
     return [SyncRow(*r) for r in rows]
+
+
+_COMPARISON = (
+    "in_clio",
+    "deleted_in_clio",
+    "skipped",
+    "awaiting_review",
+    "published",
+    "published_deleted",
+    "published_amount",
+    "received",
+    "received_deleted",
+    "received_amount",
+)
+
+
+async def sync_compared(session: AsyncSession, firm_id: str) -> SyncCompared | None:
+    """The firm's last completed sync compared with what Clio holds (None before the first)."""
+    rows = (
+        await session.execute(
+            text(
+                "SELECT object_type, currency, sync_id, sync_kind, sync_finished_at, "
+                + ", ".join(_COMPARISON)
+                + " FROM sync_comparison WHERE firm_id = :f ORDER BY object_type, currency"
+            ),
+            {"f": firm_id},
+        )
+    ).all()
+    if not rows:
+        return None
+    first = rows[0]
+    return SyncCompared(
+        first.sync_id,
+        first.sync_kind,
+        first.sync_finished_at,
+        [
+            Comparison(r.object_type, r.currency, *(int(getattr(r, n)) for n in _COMPARISON))
+            for r in rows
+        ],
+    )
 
 
 async def audit_rows(

@@ -507,6 +507,29 @@ sync_totals = Table(
     Column("last_synced_at", DateTime(timezone=True), nullable=True),
 )
 
+sync_comparison = Table(
+    "sync_comparison",
+    metadata,
+    _firm(),
+    Column("object_type", String(64), primary_key=True),
+    Column("currency", String(3), primary_key=True, comment="'' for records without money."),
+    Column("sync_id", Uuid, nullable=False, comment="the sync whose end this compares"),
+    Column("sync_kind", String(16), nullable=False),
+    Column("sync_finished_at", DateTime(timezone=True), nullable=False),
+    Column("in_clio", BigInteger, nullable=False, comment="as the connector last read Clio"),
+    Column("deleted_in_clio", BigInteger, nullable=False),
+    Column("skipped", BigInteger, nullable=False),
+    Column("awaiting_review", BigInteger, nullable=False),
+    Column("published", BigInteger, nullable=False, comment="what the connector sent"),
+    Column("published_deleted", BigInteger, nullable=False),
+    Column("published_amount", BigInteger, nullable=False),
+    Column("received", BigInteger, nullable=False, comment="what reached the reports"),
+    Column("received_deleted", BigInteger, nullable=False),
+    Column("received_amount", BigInteger, nullable=False),
+)
+"""Each firm's last ``clio.sync.completed`` beside what the reports had received at that
+event (the same offset): one row per Clio object type and currency, replaced by the next."""
+
 # --- facts: the audit trail ------------------------------------------------------------------
 
 audit_log = Table(
@@ -545,6 +568,7 @@ FACT_TABLES = (
     statements,
     period_locks,
     clio_records,
+    sync_comparison,
     audit_log,
 )
 AGGREGATE_TABLES = (

@@ -158,6 +158,16 @@ def audit_entry(event: Envelope[EventPayload]) -> AuditEntry:
                 str(data.breach_id),
                 f"{data.kind.value}: {data.detail}",
             )
+        case clio.SyncCompleted():
+            held = sum(h.in_clio for h in data.holdings)
+            return AuditEntry(
+                at,
+                event.source,
+                "complete",
+                "sync",
+                str(data.sync_id),
+                f"{data.kind} sync completed: {held} records in Clio",
+            )
         case clio.ClioEvent():
             return AuditEntry(
                 at,

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
 from cashroom_reporting.domain.postings import Movement
+from cashroom_reporting.domain.sync import Comparison
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +156,17 @@ class SyncRow:
     held: int
     rejected: int
     last_synced_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class SyncCompared:
+    """The firm's last completed sync and, per object type and currency, what Clio holds beside
+    what the reports had received when it ended."""
+
+    sync_id: uuid.UUID
+    kind: str
+    finished_at: datetime
+    rows: Sequence[Comparison]
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ from cashroom_reporting.domain.document import (
     between,
     make_report,
 )
-from cashroom_reporting.domain.facts import AuditRow, Header, SyncRow
+from cashroom_reporting.domain.facts import AuditRow, Header, SyncCompared, SyncRow
 from cashroom_reporting.domain.financial import balance_of
 from cashroom_reporting.domain.postings import Movement
 from cashroom_reporting.domain.vat import (
@@ -200,8 +200,14 @@ def vat_return(
 
 
 def sync_summary(
-    header: Header, consistency: Consistency, rows: Sequence[SyncRow], today: date
+    header: Header,
+    consistency: Consistency,
+    rows: Sequence[SyncRow],
+    today: date,
+    compared: SyncCompared | None = None,
 ) -> Report:
+    """What was synced from Clio per object type and what the ledger made of it; and, after a
+    completed sync, the same compared with what Clio holds (``compared``)."""
     out: list[Row] = []
     totals = {"records": 0, "posted": 0, "held": 0, "rejected": 0, "deleted": 0}
     for r in rows:
@@ -250,9 +256,9 @@ def sync_summary(
                 ],
                 out,
                 note="Money totals are what each record's latest version is worth (voided bills and "
-                "reversed payments count nothing). Clio's own counts are not published yet, so "
-                "the comparison with what Clio holds is not shown.",
-            )
+                "reversed payments count nothing).",
+            ),
+            _compared_with_clio(compared),
         ],
         [
             Figure("records", "Records synced", totals["records"], Kind.INT),
@@ -261,9 +267,99 @@ def sync_summary(
             Figure("rejected", "Rejected", totals["rejected"], Kind.INT),
             Figure("deleted", "Deleted in Clio", totals["deleted"], Kind.INT),
             Figure("last_synced_at", "Last sync", last.isoformat() if last else None, Kind.TEXT),
+            *_comparison_figures(compared),
         ],
+        _comparison_checks(compared, header.currency),
         landscape=True,
     )
+
+
+def _compared_with_clio(compared: SyncCompared | None) -> Section:
+    rows: list[Row] = [
+        {
+            "object_type": c.object_type,
+            "currency": c.currency,
+            "in_clio": c.in_clio,
+            "deleted_in_clio": c.deleted_in_clio,
+            "skipped": c.skipped,
+            "awaiting_review": c.awaiting_review,
+            "published": c.published + c.published_deleted,
+            "received": c.received + c.received_deleted,
+            "record_difference": c.record_difference,
+            "published_amount": c.published_amount if c.currency else None,
+            "received_amount": c.received_amount if c.currency else None,
+            "amount_difference": c.amount_difference if c.currency else None,
+            "differs": not c.agrees,
+        }
+        for c in (compared.rows if compared else ())
+    ]
+    if compared is None:
+        note = "No sync has completed yet: the comparison with what Clio holds follows the first."
+    else:
+        note = (
+            f"At the end of the {compared.kind} sync {compared.sync_id} "
+            f"({compared.finished_at.isoformat()}). In Clio: records present when the connector "
+            "last read them (gone: read before, deleted in Clio since); skipped by the sync "
+            "settings or awaiting a cashier's review are not imported. Imported: records the "
+            "connector sent (a deletion included); received: what these reports had taken in "
+            "when the sync ended. Any difference is an event lost or not yet applied."
+        )
+    return Section(
+        "compared_with_clio",
+        "Compared with what Clio holds",
+        [
+            Col("object_type", "Clio object", width=1.3),
+            Col("currency", "Cur.", width=0.4),
+            Col("in_clio", "In Clio", Kind.INT, 0.6),
+            Col("deleted_in_clio", "Gone", Kind.INT, 0.5),
+            Col("skipped", "Skipped", Kind.INT, 0.6),
+            Col("awaiting_review", "Review", Kind.INT, 0.6),
+            Col("published", "Imported", Kind.INT, 0.6),
+            Col("received", "Received", Kind.INT, 0.6),
+            Col("record_difference", "Diff.", Kind.INT, 0.5),
+            Col("published_amount", "Money imported", M),
+            Col("received_amount", "Money received", M),
+            Col("amount_difference", "Money diff.", M),
+            Col("differs", "Differs", Kind.BOOL, 0.5),
+        ],
+        rows,
+        note=note,
+        highlight_key="differs",
+    )
+
+
+def _comparison_figures(compared: SyncCompared | None) -> list[Figure]:
+    if compared is None:
+        return []
+    return [
+        Figure("compared_sync", "Compared at the end of sync", str(compared.sync_id), Kind.TEXT),
+        Figure("compared_at", "Compared with Clio at", compared.finished_at.isoformat(), Kind.TEXT),
+        Figure(
+            "records_in_clio", "Records in Clio", sum(c.in_clio for c in compared.rows), Kind.INT
+        ),
+        Figure(
+            "differences",
+            "Object types that differ from Clio",
+            sum(not c.agrees for c in compared.rows),
+            Kind.INT,
+        ),
+    ]
+
+
+def _comparison_checks(compared: SyncCompared | None, currency: str) -> list[Check]:
+    """Money received equals money imported, in the report's currency."""
+    if compared is None:
+        return []
+    rows = [c for c in compared.rows if c.currency == currency]
+    return [
+        Check(
+            "Money received = money imported from Clio",
+            "received",
+            sum(c.received_amount for c in rows),
+            "imported",
+            sum(c.published_amount for c in rows),
+        )
+    ]
 
 
 def audit_trail(

@@ -9,6 +9,7 @@ contribution out and its new one in.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from cashroom_contracts.envelope import EventPayload
@@ -164,3 +165,79 @@ def after_outcome(before: RecordState | None, object_type: str, outcome: str) ->
         before.deleted,
         outcome,
     )
+
+
+# --- Compared with what Clio holds ---------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """What the reports hold of one object type and currency (sync totals' terms)."""
+
+    records: int
+    deleted: int
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """One object type and currency: what Clio holds as the connector last read it, what the
+    connector published of it, and what the reports had received at the same offset."""
+
+    object_type: str
+    currency: str  # '' for records without money
+    in_clio: int
+    deleted_in_clio: int
+    skipped: int
+    awaiting_review: int
+    published: int
+    published_deleted: int
+    published_amount: int
+    received: int
+    received_deleted: int
+    received_amount: int
+
+    @property
+    def record_difference(self) -> int:
+        """Records received less records published (0 when nothing was lost or added)."""
+        return (self.received - self.published) + (self.received_deleted - self.published_deleted)
+
+    @property
+    def amount_difference(self) -> int:
+        return self.received_amount - self.published_amount
+
+    @property
+    def agrees(self) -> bool:
+        return (
+            self.received == self.published
+            and self.received_deleted == self.published_deleted
+            and self.received_amount == self.published_amount
+        )
+
+
+def compare(
+    holdings: Sequence[clio.ClioHolding], received: Mapping[GroupKey, Received]
+) -> list[Comparison]:
+    """Every object type and currency that either side has, in order."""
+    held = {(h.object_type, h.currency or ""): h for h in holdings}
+    out: list[Comparison] = []
+    for key in sorted(set(held) | set(received)):
+        h = held.get(key)
+        r = received.get(key, Received(0, 0, 0))
+        out.append(
+            Comparison(
+                object_type=key[0],
+                currency=key[1],
+                in_clio=h.in_clio if h else 0,
+                deleted_in_clio=h.deleted_in_clio if h else 0,
+                skipped=h.skipped if h else 0,
+                awaiting_review=h.awaiting_review if h else 0,
+                published=h.published if h else 0,
+                published_deleted=h.published_deleted if h else 0,
+                published_amount=h.published_amount if h else 0,
+                received=r.records,
+                received_deleted=r.deleted,
+                received_amount=r.amount,
+            )
+        )
+    return out

@@ -60,6 +60,7 @@ def to_json(report: Report, *, page: int = 1, page_size: int = 0) -> dict[str, A
         },
         "figures": {f.key: _json_cell(f.value) for f in report.figures},
         "figure_labels": {f.key: f.label for f in report.figures},
+        "figure_kinds": {f.key: f.kind.value for f in report.figures},
         "checks": [
             {
                 "label": c.label,
