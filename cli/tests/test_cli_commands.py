@@ -118,6 +118,42 @@ def test_a_report_prints_its_checks_and_money_in_major_units() -> None:
     assert text.count("2,500.00") >= 6  # figures, check, two rows and the totals
 
 
+def test_a_report_shows_counts_as_counts_and_marks_the_rows_its_section_highlights() -> None:
+    report = json.loads(
+        """{"title": "Clio sync summary", "firm": {"name": "Firm"}, "period": "today",
+        "currency": "EUR",
+        "figures": {"records": 18486, "differences": 1, "amount": 125050},
+        "figure_labels": {"records": "Records synced", "differences": "Object types that differ",
+                          "amount": "Money"},
+        "figure_kinds": {"records": "int", "differences": "int", "amount": "money"},
+        "checks": [],
+        "sections": [{"title": "Compared with what Clio holds", "highlight": "differs",
+                      "columns": [{"key": "object_type", "label": "Clio object", "kind": "text"},
+                                  {"key": "record_difference", "label": "Diff.", "kind": "int"}],
+                      "rows": [{"object_type": "Activity", "record_difference": -1,
+                                "differs": true},
+                               {"object_type": "Bill", "record_difference": 0,
+                                "differs": false}]}]}"""
+    )
+    console = Console(record=True, width=120)
+    render_report(report, console)
+    text = console.export_text()
+    lines = [line.split() for line in text.splitlines()[1:4]]
+    figures = {" ".join(words[:-1]): words[-1] for words in lines}
+    assert figures == {
+        "Records synced": "18486",
+        "Object types that differ": "1",
+        "Money": "1,250.50",
+    }
+    coloured = Console(record=True, width=120, force_terminal=True)
+    render_report(report, coloured)
+    styled = coloured.export_text(styles=True).splitlines()
+    red = "\x1b[31m"
+    [activity] = [line for line in styled if "Activity" in line]
+    [bill] = [line for line in styled if "Bill" in line]
+    assert red in activity and red not in bill
+
+
 def one_line_error(result: Result) -> str:
     """The failure as the user sees it: exit code 1, one line, no traceback."""
     assert result.exit_code == 1, result.output

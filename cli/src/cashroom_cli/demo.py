@@ -11,7 +11,8 @@
 5. Import the bank statements generated for the firm's office and client accounts, auto-match
    and reconcile them.
 6. Print the trial balance, the client ledger balances with the three-way tie-out, the breach
-   register and the sync log summary; keep everything running until Ctrl-C.
+   register, the sync summary compared with what Clio holds and the sync log summary; keep
+   everything running until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -148,6 +149,27 @@ def run_demo(
                     "detected_on",
                 ),
             )
+            _print_report(
+                client,
+                console,
+                "sync-summary",
+                columns=(
+                    "object_type",
+                    "currency",
+                    "records",
+                    "amount",
+                    "posted",
+                    "flagged",
+                    "rejected",
+                    "in_clio",
+                    "skipped",
+                    "awaiting_review",
+                    "published",
+                    "received",
+                    "record_difference",
+                    "amount_difference",
+                ),
+            )
             summary = client.get(
                 "connector", client.firm_path("/sync-log/summary"), role=Role.VIEWER
             )
@@ -199,8 +221,9 @@ def _apply_recommended_settings(client: Api, console: Console) -> None:
 
 
 def _wait_for_reports(client: Api, console: Console, *, timeout: float = 900) -> None:
-    """Until the reporting service's trial balance equals the ledger's, nominal by nominal:
-    the read models have caught up with every journal the ledger posted."""
+    """Until the reporting service's trial balance equals the ledger's, nominal by nominal (the
+    read models have caught up with every journal the ledger posted), and the sync's end has
+    reached it (the sync summary compares with what Clio holds)."""
     began = time.monotonic()
     with console.status("Waiting for the reports to catch up with the ledger ...") as status:
         while True:
@@ -222,7 +245,11 @@ def _wait_for_reports(client: Api, console: Console, *, timeout: float = 900) ->
                 for r in rows
                 if int(r.get("debit") or 0) - int(r.get("credit") or 0)
             }
-            if shown == wanted:
+            summary = client.get(
+                "reporting", client.firm_path("/reports/sync-summary"), role=Role.VIEWER
+            )
+            compared = "compared_at" in (summary.get("figures") or {})  # the sync's end arrived
+            if shown == wanted and compared:
                 console.print(
                     f"Reports are current: the reporting service's trial balance equals the "
                     f"ledger's on all {len(wanted)} nominals "

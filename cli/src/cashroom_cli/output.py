@@ -108,15 +108,17 @@ def render_report(
     firm = (data.get("firm") or {}).get("name", "")
     console.rule(f"[bold]{data.get('title')}[/bold] — {firm} — {data.get('period', '')}")
     labels = data.get("figure_labels") or {}
+    kinds = data.get("figure_kinds")
     figures = data.get("figures") or {}
     if figures:
         table = Table(show_header=False, box=None, padding=(0, 2))
         for key, value in figures.items():
-            shown = (
-                _minor(value, currency)
-                if isinstance(value, int) and "count" not in key
-                else cell(value)
+            money = (
+                kinds.get(key) == "money"
+                if isinstance(kinds, dict)
+                else isinstance(value, int) and "count" not in key  # a service before kinds
             )
+            shown = _minor(value, currency) if money and isinstance(value, int) else cell(value)
             table.add_row(labels.get(key, key.replace("_", " ")), shown)
         console.print(table)
     for check in data.get("checks") or []:
@@ -149,8 +151,10 @@ def render_report(
             value = row.get(column["key"])
             return _minor(value, currency) if column.get("kind") == "money" else cell(value)
 
+        highlight = section.get("highlight")
         for row in rows[:max_rows]:
-            style = "red" if row.get("overdrawn") or row.get("highlight") else None
+            marked = row.get("overdrawn") or (highlight and row.get(highlight) is True)
+            style = "red" if marked else None
             table.add_row(*[show_cell(row, c) for c in columns], style=style)
         totals = section.get("totals")
         if isinstance(totals, dict):
