@@ -459,7 +459,8 @@ def overdrawing_payments_held_or_recorded(c: Cashroom) -> set[str]:
 
 
 def test_a_full_sync_gives_the_books_the_oracle_computes(cashroom: Cashroom) -> None:
-    cashroom.sync(full=True)
+    state = cashroom.sync(full=True)
+    assert_reports_hold_what_clio_holds(cashroom, state["sync_id"])
     oracle = cashroom.oracle()
     # The generated firm plants the cases this test is about; without them it would prove less.
     reasons = Counter(f["reason"] for f in oracle["flagged"])
@@ -472,6 +473,28 @@ def test_a_full_sync_gives_the_books_the_oracle_computes(cashroom: Cashroom) -> 
     assert set(resolved.values()) <= breaches
 
 
+def assert_reports_hold_what_clio_holds(cashroom: Cashroom, sync_id: str) -> None:
+    """The sync summary, at the end of the sync, counts every record the sandbox holds and finds
+    that the reports received every record the connector published, to the cent."""
+    deadline = time.monotonic() + 120
+    while (report := cashroom.report("sync-summary"))["figures"].get("compared_sync") != sync_id:
+        assert time.monotonic() < deadline, "the sync's end never reached the reports"
+        time.sleep(1)
+    counts = httpx.get(f"{cashroom.sandbox}/_control/firm", timeout=10).json()["counts"]
+    synced = (
+        "practice_areas", "contacts", "matters", "bank_accounts", "activities", "line_items",
+        "bills", "allocations", "bank_transactions", "credit_memos",
+    )  # fmt: skip
+    assert report["figures"]["records_in_clio"] == sum(counts[name] for name in synced)
+    differing = [
+        r for s in report["sections"] if s["key"] == "compared_with_clio" for r in s["rows"]
+        if r["differs"]
+    ]  # fmt: skip
+    assert differing == []
+    assert report["figures"]["differences"] == 0
+    assert all(check["ok"] for check in report["checks"]), report["checks"]
+
+
 def test_a_second_full_sync_changes_nothing(cashroom: Cashroom) -> None:
     journals_before = cashroom.journal_count()
     state = cashroom.sync(full=True)
@@ -479,6 +502,7 @@ def test_a_second_full_sync_changes_nothing(cashroom: Cashroom) -> None:
     statuses = Counter(line["status"] for line in cashroom.log_lines(sync_id=state["sync_id"]))
     assert set(statuses) == {"unchanged"}, statuses
     assert_books_equal_oracle(cashroom, cashroom.oracle())
+    assert_reports_hold_what_clio_holds(cashroom, state["sync_id"])
 
 
 def test_changes_made_in_clio_reach_the_books_through_an_incremental_sync(
