@@ -102,16 +102,20 @@ async def _apply(session: AsyncSession, event: Envelope[EventPayload], batch: Ev
         batch.journals.add(event, data)
         batch.audit.append(_audit_row(event))
         return
+    if isinstance(data, ledger.PostingApplied | ledger.PostingHeld | ledger.PostingRejected):
+        # The ledger's answers touch only the Clio records' state, collected like the journals:
+        # the journals around them stay in one flush (the ledger sends one answer per journal).
+        if isinstance(data, ledger.PostingApplied):
+            batch.records.outcome(firm, data.source, "posted", None)
+        else:
+            outcome = "held" if isinstance(data, ledger.PostingHeld) else "rejected"
+            batch.records.outcome(firm, data.source, outcome, f"{data.reason_code}: {data.reason}")
+        batch.audit.append(_audit_row(event))
+        return
     await batch.journals.flush(session)
     match data:
         case ledger.AccountUpserted():
             await chart_of_accounts.account_upserted(session, firm, data, aggregates=aggregates)
-        case ledger.PostingApplied():
-            batch.records.outcome(firm, data.source, "posted", None)
-        case ledger.PostingHeld() | ledger.PostingRejected():
-            outcome = "held" if isinstance(data, ledger.PostingHeld) else "rejected"
-            reason = f"{data.reason_code}: {data.reason}"
-            batch.records.outcome(firm, data.source, outcome, reason)
         case ledger.ExceptionRaised():
             await _upsert(
                 session,
