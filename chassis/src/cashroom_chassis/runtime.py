@@ -23,7 +23,7 @@ from faststream.kafka import KafkaBroker
 from sqlalchemy import text
 
 from cashroom_chassis import migrations
-from cashroom_chassis.consumer import EventConsumer, EventHandler
+from cashroom_chassis.consumer import BatchHandler, EventConsumer, EventHandler
 from cashroom_chassis.db import Database
 from cashroom_chassis.kafka import create_producer
 from cashroom_chassis.outbox import OutboxRelay
@@ -56,13 +56,21 @@ class Runtime:
         self.started = False
 
     def consume(
-        self, topics: Sequence[str], handler: EventHandler, *, group_id: str | None = None
+        self,
+        topics: Sequence[str],
+        handler: EventHandler | None = None,
+        *,
+        batch_handler: BatchHandler | None = None,
+        group_id: str | None = None,
     ) -> EventConsumer:
+        """Consume ``topics`` with one handler per event, or one per batch (``batch_handler``:
+        a batch's first deliveries, in order, in one unit of work)."""
         consumer = EventConsumer(
             db=self.db,
             dead_letter_producer=self._producer,
             topics=topics,
             handler=handler,
+            batch_handler=batch_handler,
             group_id=group_id or self.settings.consumer_group,
             max_batch=self.settings.kafka_max_batch,
             attempts=self.settings.kafka_handler_attempts,

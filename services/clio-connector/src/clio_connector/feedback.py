@@ -7,43 +7,90 @@ answer never goes back from posted or rejected to held.
 
 from __future__ import annotations
 
-import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import update
+from sqlalchemy import text
 
 from cashroom_chassis.db import UnitOfWork
 from cashroom_contracts.envelope import Envelope, EventPayload
 from cashroom_contracts.events.ledger import PostingApplied, PostingHeld, PostingRejected
-from clio_connector.db.tables import sync_log
 from clio_connector.domain.sync_rules import LedgerStatus
 
-log = logging.getLogger(__name__)
+EventKey = tuple[str, uuid.UUID]  # firm, the id of the event the ledger answered
 
 
-async def on_ledger_event(uow: UnitOfWork, event: Envelope[EventPayload]) -> None:
-    data = event.data
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The ledger's answer to one published event."""
+
+    status: LedgerStatus
+    code: str | None
+    reason: str | None
+    at: datetime
+
+
+def answer_of(data: EventPayload, at: datetime) -> Answer | None:
     if isinstance(data, PostingApplied):
-        status, code, reason = LedgerStatus.POSTED, None, None
-    elif isinstance(data, PostingHeld):
-        status, code, reason = LedgerStatus.HELD, data.reason_code, data.reason
-    elif isinstance(data, PostingRejected):
-        status, code, reason = LedgerStatus.REJECTED, data.reason_code, data.reason
-    else:
-        return  # journals, exceptions, accounts ...: not answers to the connector
-    if data.source.event_id is None:
-        return
-    statement = (
-        update(sync_log)
-        .where(sync_log.c.firm_id == event.firm_id, sync_log.c.event_id == data.source.event_id)
-        .values(
-            ledger_status=status.value,
-            ledger_reason_code=code,
-            ledger_reason=reason,
-            ledger_at=event.time,
+        return Answer(LedgerStatus.POSTED, None, None, at)
+    if isinstance(data, PostingHeld):
+        return Answer(LedgerStatus.HELD, data.reason_code, data.reason, at)
+    if isinstance(data, PostingRejected):
+        return Answer(LedgerStatus.REJECTED, data.reason_code, data.reason, at)
+    return None  # journals, exceptions, accounts ...: not answers to the connector
+
+
+def last_answers(answers: Iterable[tuple[EventKey, Answer]]) -> dict[EventKey, Answer]:
+    """What a run of answers leaves on each event's lines, in the order they came: the last
+    posted or rejected one if any (a later hold does not undo it), else the last hold (which
+    applies only to lines still pending or held)."""
+    final: dict[EventKey, Answer] = {}
+    for key, answer in answers:
+        kept = final.get(key)
+        if answer.status is LedgerStatus.HELD and kept and kept.status is not LedgerStatus.HELD:
+            continue
+        final[key] = answer
+    return final
+
+
+_MARK = """
+UPDATE sync_log AS l SET ledger_status = a.status, ledger_reason_code = a.code,
+       ledger_reason = a.reason, ledger_at = a.at
+  FROM unnest(CAST(:firm_id AS text[]), CAST(:event_id AS uuid[]), CAST(:status AS text[]),
+              CAST(:code AS text[]), CAST(:reason AS text[]), CAST(:at AS timestamptz[]))
+       AS a(firm_id, event_id, status, code, reason, at)
+ WHERE l.firm_id = a.firm_id AND l.event_id = a.event_id
+"""
+MARK_ANSWERED = text(_MARK)
+MARK_HELD = text(_MARK + " AND l.ledger_status IN ('pending', 'held')")
+
+
+async def on_ledger_events(uow: UnitOfWork, events: Sequence[Envelope[EventPayload]]) -> None:
+    """A batch of the ledger's events: the answers among them mark their events' log lines, in
+    two statements (holds, which never overrule a posting or a rejection, and the rest)."""
+    answers = []
+    for event in events:
+        answer = answer_of(event.data, event.time)
+        source = getattr(event.data, "source", None)
+        if answer is not None and source is not None and source.event_id is not None:
+            answers.append(((event.firm_id, source.event_id), answer))
+    final = last_answers(answers)
+    for statement, held in ((MARK_ANSWERED, False), (MARK_HELD, True)):
+        chosen = sorted(
+            (key, a) for key, a in final.items() if (a.status is LedgerStatus.HELD) is held
         )
-    )
-    if status is LedgerStatus.HELD:
-        statement = statement.where(sync_log.c.ledger_status.in_(["pending", "held"]))
-    result = await uow.session.execute(statement)
-    if not result.rowcount:  # type: ignore[attr-defined]
-        log.debug("ledger answer for an event this connector did not publish: %s", event.id)
+        if not chosen:
+            continue
+        await uow.session.execute(
+            statement,
+            {
+                "firm_id": [firm for (firm, _), _ in chosen],
+                "event_id": [event_id for (_, event_id), _ in chosen],
+                "status": [a.status.value for _, a in chosen],
+                "code": [a.code for _, a in chosen],
+                "reason": [a.reason for _, a in chosen],
+                "at": [a.at for _, a in chosen],
+            },
+        )
