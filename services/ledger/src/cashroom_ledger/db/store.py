@@ -202,6 +202,30 @@ UPDATE balances b
 """
 
 
+_TABLE_GROWTH = """
+SELECT s.n_live_tup, c.reltuples
+  FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid
+ WHERE c.oid = to_regclass($1)
+"""
+
+
+def keep_statistics_current(db: Connection, table: str, *, at_least: int = 1000) -> bool:
+    """ANALYZE ``table`` when it has more than twice the rows its statistics say (and at least
+    ``at_least``). ``_WRITE_BALANCES`` is planned on them: a young table's statistics (a few
+    rows, or none) made the planner scan all the firm's balances once per range moved, quadratic
+    in the dates, seconds a flush where it takes milliseconds; autovacuum's thresholds lag a
+    table that grows by thousands of rows a second (the first full sync of a firm). Returns
+    whether it analyzed."""
+    rows = db.fetch(_TABLE_GROWTH, table)
+    if not rows:
+        return False
+    live, estimated = int(rows[0]["n_live_tup"]), float(rows[0]["reltuples"])
+    if live < at_least or live <= 2 * max(estimated, 0.0):
+        return False
+    db.execute(f"ANALYZE {table}")
+    return True
+
+
 class StoredState:
     """``LedgerState`` over the ledger's tables, for one firm, within one transaction."""
 
@@ -1111,6 +1135,7 @@ class StoredState:
         if not ranges:
             return
         columns_of = list(zip(*ranges, strict=True))
+        keep_statistics_current(self._db, "balances")
         self._db.execute(_WRITE_BALANCES, self.firm_id, *(list(c) for c in columns_of))
 
     def _flush_postings(self) -> None:
