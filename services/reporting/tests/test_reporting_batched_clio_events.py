@@ -76,13 +76,17 @@ BATCH: list[tuple[int, EventPayload]] = [  # (minute of the event's time, payloa
 
 
 async def rows(db: Database, firm: str) -> dict[str, list[tuple[Any, ...]]]:
-    """The firm's Clio records, sync totals and audit trail (in order), without the firm."""
+    """The firm's Clio records, sync totals, audit trail (in order) and the records' own rows,
+    without the firm."""
     async with db.transaction() as session:
         found: dict[str, list[tuple[Any, ...]]] = {}
         for table, order in (
             ("clio_records", "object_type, object_id"),
             ("sync_totals", "object_type, currency"),
             ("audit_log", "seq"),
+            ("bills", "bill_id"),  # the records' own rows, collected per batch too
+            ("clients", "client_id"),
+            ("work_entries", "activity_id"),
         ):
             result = await session.execute(
                 text(f"SELECT * FROM {table} WHERE firm_id = :f ORDER BY {order}"), {"f": firm}
@@ -111,6 +115,9 @@ async def test_a_batch_changing_records_several_times_leaves_the_rows_one_at_a_t
 
     expected = await rows(db, one_by_one)
     assert await rows(db, batched) == expected
+    assert [r[-1] for r in expected["bills"]] == [None]  # one bill, not voided ...
+    assert [r[-2] for r in expected["bills"]] == [180_000]  # ... at its latest total (v3)
+    assert len(expected["clients"]) == 1 and len(expected["work_entries"]) == 2
 
     async with db.transaction() as session:
         records = await session.execute(

@@ -76,17 +76,51 @@ async def apply_event(
     await batch.flush(session)
 
 
+class FactBatch:
+    """The Clio records' own rows (clients, matters, bills, supplier invoices, work entries)
+    collected during a unit of work: each key's latest values, written per table in one
+    statement (``INSERT ... ON CONFLICT DO UPDATE``, as ``_upsert`` writes one). Nothing the
+    journals are written with reads these tables, so they can wait for the unit of work's end
+    (or for an event that reads or changes one of them, which flushes first)."""
+
+    def __init__(self) -> None:
+        self._tables: dict[
+            str, tuple[Any, tuple[str, ...], dict[tuple[Any, ...], dict[str, Any]]]
+        ] = {}
+
+    def add(self, table: Any, values: dict[str, Any], keys: list[str]) -> None:
+        _, _, rows = self._tables.setdefault(table.name, (table, tuple(keys), {}))
+        rows[tuple(values[k] for k in keys)] = values  # the latest wins, as upserts in turn
+
+    async def flush(self, session: AsyncSession) -> None:
+        tables, self._tables = self._tables, {}
+        for table, keys, rows in tables.values():
+            values = list(rows.values())
+            for start in range(0, len(values), _FACT_ROWS_A_STATEMENT):
+                chunk = values[start : start + _FACT_ROWS_A_STATEMENT]
+                statement = insert(table).values(chunk)
+                updates = {n: statement.excluded[n] for n in chunk[0] if n not in keys}
+                await session.execute(
+                    statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
+                )
+
+
+_FACT_ROWS_A_STATEMENT = 1_000
+
+
 class EventBatch:
     """What a unit of work collects to write at its end: journals, Clio records' sync state,
     audit lines (in the order of their events)."""
 
     def __init__(self, *, aggregates: bool) -> None:
         self.aggregates = aggregates
+        self.facts = FactBatch()
         self.journals = JournalBatch(aggregates=aggregates)
         self.records = RecordBatch(aggregates=aggregates)
         self.audit: list[dict[str, Any]] = []
 
     async def flush(self, session: AsyncSession) -> None:
+        await self.facts.flush(session)
         await self.journals.flush(session)
         await self.records.flush(session)
         rows, self.audit = self.audit, []
@@ -112,6 +146,7 @@ async def _apply(session: AsyncSession, event: Envelope[EventPayload], batch: Ev
             batch.records.outcome(firm, data.source, outcome, f"{data.reason_code}: {data.reason}")
         batch.audit.append(_audit_row(event))
         return
+    await batch.facts.flush(session)
     await batch.journals.flush(session)
     match data:
         case ledger.AccountUpserted():
@@ -211,7 +246,7 @@ async def _apply(session: AsyncSession, event: Envelope[EventPayload], batch: Ev
                 ["firm_id", "breach_id"],
             )
         case clio.ClioEvent():
-            await _clio(session, firm, data, aggregates)
+            await _clio(session, firm, data, batch)
             batch.records.clio_event(firm, event, data)
         case clio.SyncCompleted():
             await batch.records.flush(session)  # what was received before it, compared
@@ -468,12 +503,13 @@ class _ItemFinder:
 # --- Clio: names, bills, invoices, work, and the sync summary ---------------------------------
 
 
-async def _clio(session: AsyncSession, firm: str, data: clio.ClioEvent, aggregates: bool) -> None:
-    """The Clio record's own row (a client, a bill ...) and its link to a sub-ledger item."""
+async def _clio(session: AsyncSession, firm: str, data: clio.ClioEvent, batch: EventBatch) -> None:
+    """The Clio record's own row (a client, a bill ...: collected, ``FactBatch``) and its link to
+    a sub-ledger item."""
+    aggregates, facts = batch.aggregates, batch.facts
     match data:
         case clio.ClientUpserted():
-            await _upsert(
-                session,
+            facts.add(
                 clients,
                 dict(
                     firm_id=firm,
@@ -485,8 +521,7 @@ async def _clio(session: AsyncSession, firm: str, data: clio.ClioEvent, aggregat
                 ["firm_id", "client_id"],
             )
         case clio.MatterUpserted():
-            await _upsert(
-                session,
+            facts.add(
                 matters,
                 dict(
                     firm_id=firm,
@@ -518,8 +553,7 @@ async def _clio(session: AsyncSession, firm: str, data: clio.ClioEvent, aggregat
             )
         case clio.BillApproved() | clio.BillChanged():
             bill = data.bill
-            await _upsert(
-                session,
+            facts.add(
                 bills,
                 dict(
                     firm_id=firm,
@@ -541,6 +575,7 @@ async def _clio(session: AsyncSession, firm: str, data: clio.ClioEvent, aggregat
             )
             await _link(session, firm, data.source, f"bill:{bill.bill_id}", aggregates)
         case clio.BillVoided():
+            await facts.flush(session)  # the bill's row as its approval left it
             await session.execute(
                 bills.update()
                 .where(bills.c.firm_id == firm, bills.c.bill_id == data.bill_id)
@@ -550,8 +585,7 @@ async def _clio(session: AsyncSession, firm: str, data: clio.ClioEvent, aggregat
         case clio.BillPaymentReceived() | clio.BillPaymentReversed():
             await _link(session, firm, data.source, f"bill:{data.bill_id}", aggregates)
         case clio.PurchaseInvoiceRecorded():
-            await _upsert(
-                session,
+            facts.add(
                 purchase_invoices,
                 dict(
                     firm_id=firm,
@@ -571,8 +605,7 @@ async def _clio(session: AsyncSession, firm: str, data: clio.ClioEvent, aggregat
         case clio.PurchaseInvoicePaid():
             await _link(session, firm, data.source, f"invoice:{data.invoice_id}", aggregates)
         case clio.WorkRecorded():
-            await _upsert(
-                session,
+            facts.add(
                 work_entries,
                 dict(
                     firm_id=firm,
