@@ -205,3 +205,41 @@ def test_a_consumer_takes_exactly_one_kind_of_handler(db: Database) -> None:
             batch_handler=BatchesSeen(),
             group_id="g",
         )
+
+
+def typed_record(topic: str, offset: int, envelope: Envelope[Any]) -> ConsumerRecord[Any, Any]:
+    """A record as the outbox relay sends it: the event type in a header."""
+    value = encode_event(envelope)
+    key = envelope.firm_id.encode()
+    headers = (("event_type", envelope.type.encode()),)
+    return ConsumerRecord(topic, 0, offset, 0, 0, key, value, None, len(key), len(value), headers)
+
+
+async def test_events_of_types_the_handler_does_not_act_on_are_passed_over_unread(
+    db: Database, unique_name: str
+) -> None:
+    """Given a consumer that acts on client receipts only, a batch mixing them with other types
+    (one of them not even valid JSON) hands the handler the receipts alone, records only those
+    in the inbox and dead-letters nothing; a record without the header is read as usual."""
+    firm = unique_name
+    one, two = (new_event(receipt(n), firm_id=firm, source="test") for n in (1, 2))
+    bill_voided = ConsumerRecord(
+        "t", 0, 2, 0, 0, firm.encode(), b"not json", None, 0, 8,
+        (("event_type", b"clio.bill.voided"),),
+    )  # fmt: skip
+    handler = BatchesSeen()
+    consumer = EventConsumer(
+        db=db,
+        dead_letter_producer=None,
+        topics=["t"],
+        batch_handler=handler,
+        event_types=[ClientMoneyReceived.event_type],
+        group_id="g",
+    )
+    await consumer.handle_records([typed_record("t", 0, one), bill_voided, record("t", 3, two)])
+    assert handler.batches == [[1, 2]]
+    assert consumer.passed_over == 1
+    assert consumer.dead_lettered == 0
+    async with db.unit_of_work() as uow:
+        inbox = await uow.session.scalar(text("SELECT count(*) FROM inbox"))
+    assert inbox == 2

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
@@ -66,6 +66,13 @@ async def _raw_bytes(message: Any) -> Any:
     return None
 
 
+def _unwanted(record: ConsumerRecord[Any, Any], wanted: frozenset[bytes]) -> bool:
+    for name, value in record.headers or ():
+        if name == "event_type":
+            return value not in wanted
+    return False
+
+
 class EventConsumer:
     """Subscribes a handler to topics on a FastStream broker, with the guarantees above."""
 
@@ -77,6 +84,7 @@ class EventConsumer:
         topics: Sequence[str],
         handler: EventHandler | None = None,
         batch_handler: BatchHandler | None = None,
+        event_types: Collection[str] | None = None,
         group_id: str,
         max_batch: int = 500,
         attempts: int = 3,
@@ -90,6 +98,13 @@ class EventConsumer:
         self.topics = tuple(topics)
         self._handler = handler
         self._batch_handler = batch_handler
+        # The types the handler acts on (None: every type). A record whose ``event_type``
+        # header names another is passed over unparsed: no inbox row, no handler, its offset
+        # committed with the batch's. One without the header is parsed as usual.
+        self._wanted = (
+            frozenset(t.encode() for t in event_types) if event_types is not None else None
+        )
+        self.passed_over = 0
         self.group_id = group_id
         self._max_batch = max_batch
         self._attempts = attempts
@@ -138,6 +153,9 @@ class EventConsumer:
         """Handle a batch: one transaction for all, else one at a time, else dead letters."""
         valid: list[Delivery] = []
         for record in records:
+            if self._wanted is not None and _unwanted(record, self._wanted):
+                self.passed_over += 1
+                continue
             try:
                 valid.append((record, parse_event(record.value or b"")))
             except ContractViolation as violation:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,16 +61,19 @@ class Runtime:
         handler: EventHandler | None = None,
         *,
         batch_handler: BatchHandler | None = None,
+        event_types: Collection[str] | None = None,
         group_id: str | None = None,
     ) -> EventConsumer:
         """Consume ``topics`` with one handler per event, or one per batch (``batch_handler``:
-        a batch's first deliveries, in order, in one unit of work)."""
+        a batch's first deliveries, in order, in one unit of work). With ``event_types``, events
+        of other types are passed over unread."""
         consumer = EventConsumer(
             db=self.db,
             dead_letter_producer=self._producer,
             topics=topics,
             handler=handler,
             batch_handler=batch_handler,
+            event_types=event_types,
             group_id=group_id or self.settings.consumer_group,
             max_batch=self.settings.kafka_max_batch,
             attempts=self.settings.kafka_handler_attempts,

@@ -17,7 +17,7 @@ from clio_connector import api
 from clio_connector.connections import ClioAccess, Connections
 from clio_connector.crypto import TokenCipher
 from clio_connector.engine import SyncEngine
-from clio_connector.feedback import on_ledger_events
+from clio_connector.feedback import ANSWERS, on_ledger_events
 from clio_connector.ledger_client import LedgerClient
 from clio_connector.resolutions import Resolutions
 from clio_connector.runner import SyncRunner
@@ -50,7 +50,7 @@ def build(
     webhooks = Webhooks(db, connections, cipher, settings, runner.hint)
     runner.renew_webhooks = webhooks.renew
     runner.webhooks_active = webhooks.active
-    runtime.consume([LEDGER_EVENTS], batch_handler=on_ledger_events)
+    runtime.consume([LEDGER_EVENTS], batch_handler=on_ledger_events, event_types=ANSWERS)
 
     app = create_app(runtime, title="Cashroom connector")
     chassis_lifespan = app.router.lifespan_context

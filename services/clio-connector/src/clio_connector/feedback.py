@@ -19,6 +19,9 @@ from cashroom_contracts.envelope import Envelope, EventPayload
 from cashroom_contracts.events.ledger import PostingApplied, PostingHeld, PostingRejected
 from clio_connector.domain.sync_rules import LedgerStatus
 
+ANSWERS = (PostingApplied.event_type, PostingHeld.event_type, PostingRejected.event_type)
+"""The ledger's events the connector reads (journals and the rest are passed over unread)."""
+
 EventKey = tuple[str, uuid.UUID]  # firm, the id of the event the ledger answered
 
 

@@ -11,7 +11,7 @@ from cashroom_chassis.consumer import EventConsumer
 from cashroom_chassis.runtime import Runtime, create_app
 from cashroom_contracts.topics import CLIO_EVENTS, RECONCILIATION_EVENTS
 from cashroom_ledger import api
-from cashroom_ledger.consumer import handle_envelopes
+from cashroom_ledger.consumer import LEDGER_INPUTS, handle_envelopes
 from cashroom_ledger.settings import Settings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -25,6 +25,7 @@ def build_runtime(settings: Settings) -> Runtime:
         dead_letter_producer=None,  # bound by the runtime when it starts
         topics=(CLIO_EVENTS, RECONCILIATION_EVENTS),
         batch_handler=handle_envelopes,
+        event_types=LEDGER_INPUTS,
         group_id=settings.consumer_group,
         max_batch=settings.kafka_max_batch,
         attempts=settings.kafka_handler_attempts,

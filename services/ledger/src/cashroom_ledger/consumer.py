@@ -16,9 +16,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from cashroom_chassis.db import UnitOfWork
-from cashroom_contracts.envelope import Envelope, EventPayload
+from cashroom_contracts.envelope import Envelope, EventPayload, registered_payloads
+from cashroom_contracts.events.clio import ClioEvent
+from cashroom_contracts.events.reconciliation import ReconciliationSigned
 from cashroom_ledger.db.books import Books
 from cashroom_ledger.handlers import handle_batch
+
+LEDGER_INPUTS = (
+    *(name for name, model in registered_payloads().items() if issubclass(model, ClioEvent)),
+    ReconciliationSigned.event_type,
+)
+"""What the ledger posts from: every Clio record's event and a signed reconciliation (which
+locks the period). The rest of its topics (a sync's completion, statements imported, breaches
+found by reconciliation) the consumer passes over unread."""
 
 
 async def handle_envelopes(uow: UnitOfWork, envelopes: Sequence[Envelope[EventPayload]]) -> None:

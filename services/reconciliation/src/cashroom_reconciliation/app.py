@@ -16,7 +16,7 @@ from cashroom_chassis.db import Database
 from cashroom_chassis.runtime import Runtime, create_app
 from cashroom_reconciliation import api
 from cashroom_reconciliation.handlers import cadence
-from cashroom_reconciliation.handlers.events import handle_event
+from cashroom_reconciliation.handlers.events import HANDLED, handle_event
 from cashroom_reconciliation.ledger_client import LedgerClient
 from cashroom_reconciliation.settings import Settings
 
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 def build(settings: Settings | None = None, *, ledger: LedgerClient | None = None) -> FastAPI:
     settings = settings or Settings()
     runtime = Runtime(settings, migrations_dir=MIGRATIONS)
-    runtime.consume([settings.ledger_topic, settings.clio_topic], handle_event)
+    runtime.consume([settings.ledger_topic, settings.clio_topic], handle_event, event_types=HANDLED)
     ledger = ledger or LedgerClient(
         settings.ledger_url,
         settings.auth_signing_key.get_secret_value(),

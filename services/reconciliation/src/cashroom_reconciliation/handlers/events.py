@@ -43,6 +43,15 @@ _BANK_ROLES = {
 }
 
 
+HANDLED = (
+    JournalPosted.event_type,
+    AccountUpserted.event_type,
+    BankAccountUpserted.event_type,
+    PeriodUnlocked.event_type,
+)
+"""The event types ``handle_event`` acts on; the consumer passes the others over unread."""
+
+
 async def handle_event(uow: UnitOfWork, event: Envelope[EventPayload]) -> None:
     data = event.data
     if isinstance(data, JournalPosted):
