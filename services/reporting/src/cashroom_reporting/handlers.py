@@ -76,6 +76,20 @@ async def apply_event(
     await batch.flush(session)
 
 
+_APART_FROM_JOURNALS = (
+    clio.ClientUpserted,
+    clio.MatterUpserted,
+    clio.WorkRecorded,
+    clio.PracticeAreaUpserted,
+    clio.RecordDeletedInClio,
+    clio.SyncCompleted,
+)
+"""Events whose handling neither reads nor changes what the journals collected before them
+write (names, work in progress, a record's deletion, a sync's end): they leave the batch's
+journals collected, so a batch mixing Clio's topic and the ledger's is written in a few
+statements, not one flush per Clio event (the commonest Clio record is a work entry)."""
+
+
 class FactBatch:
     """The Clio records' own rows (clients, matters, bills, supplier invoices, work entries)
     collected during a unit of work: each key's latest values, written per table in one
@@ -146,8 +160,9 @@ async def _apply(session: AsyncSession, event: Envelope[EventPayload], batch: Ev
             batch.records.outcome(firm, data.source, outcome, f"{data.reason_code}: {data.reason}")
         batch.audit.append(_audit_row(event))
         return
-    await batch.facts.flush(session)
-    await batch.journals.flush(session)
+    if not isinstance(data, _APART_FROM_JOURNALS):
+        await batch.facts.flush(session)
+        await batch.journals.flush(session)
     match data:
         case ledger.AccountUpserted():
             await chart_of_accounts.account_upserted(session, firm, data, aggregates=aggregates)
