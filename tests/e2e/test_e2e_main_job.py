@@ -566,6 +566,46 @@ def test_changes_made_in_clio_reach_the_books_through_an_incremental_sync(
     )
 
 
+def test_changes_made_in_clio_reach_the_books_by_themselves_through_its_webhooks(
+    cashroom: Cashroom,
+) -> None:
+    """Nobody asks for a sync: a bill approved and a disbursement recorded in Clio fire Clio's
+    webhooks (bills, activities), the connector starts an incremental sync of its own, and the
+    books and the reports come to equal the oracle of the changed data. (Bank transactions have
+    no webhooks: the connector's poller reads them, tested in the connector's own tests.)"""
+    c = cashroom
+    before = {s["sync_id"] for s in c.connector("/syncs", limit=100)}
+    matter_id = max(c.oracle()["matters"], key=lambda m: m["client_balance"])["matter_id"]
+    c.control(
+        "POST",
+        "/expense_entries",
+        {"matter_id": matter_id, "type": "HardCostEntry", "price": "42.10"},
+    )
+    work = c.control(
+        "POST", "/time_entries", {"matter_id": matter_id, "hours": "0.5", "price": "260.00"}
+    )
+    c.control(
+        "POST",
+        "/bills",
+        {"matter_id": matter_id, "activity_ids": [work["id"]], "state": "awaiting_payment"},
+    )
+    expected = c.oracle()
+    deadline = time.monotonic() + 300
+    while True:
+        c.wait_for_syncs()
+        started = [s for s in c.connector("/syncs", limit=100) if s["sync_id"] not in before]
+        done = [s for s in started if s["status"] == "completed"]
+        if done and nominal_balances(c.ledger("/balances")) == expected_nominals(
+            expected, c.ledger("/accounts")
+        ):
+            break
+        assert time.monotonic() < deadline, f"no sync of its own brought the changes: {started}"
+        time.sleep(1)
+    assert {s["trigger"] for s in started} == {"webhook"}, started
+    c.wait_for_reports()
+    assert_books_equal_oracle(c, expected)
+
+
 def test_disbursements_held_for_vat_are_resolved_through_the_cli(
     cashroom: Cashroom, tmp_path: Path
 ) -> None:
