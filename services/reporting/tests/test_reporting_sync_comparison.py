@@ -46,18 +46,8 @@ def work(activity_id: int, pence: int) -> clio.WorkRecorded:
 
 
 def holding(object_type: str, currency: str | None, **counts: int) -> clio.ClioHolding:
-    figures = dict.fromkeys(
-        (
-            "in_clio",
-            "deleted_in_clio",
-            "skipped",
-            "awaiting_review",
-            "published",
-            "published_deleted",
-            "published_amount",
-        ),
-        0,
-    )
+    counts_of = clio.ClioHolding.model_fields.items()
+    figures = {name: 0 for name, field in counts_of if field.annotation in (int, "int")}
     return clio.ClioHolding(object_type=object_type, currency=currency, **(figures | counts))
 
 

@@ -7,6 +7,7 @@ replays the facts with ``aggregates=False`` and then recomputes every aggregate 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -677,25 +678,13 @@ async def _sync_completed(session: AsyncSession, firm: str, data: clio.SyncCompl
         (row.object_type, row.currency): sync.Received(row.records, row.deleted, row.amount)
         for row in await session.execute(_RECEIVED, {"f": firm})
     }
+    sync_of = {
+        "sync_id": data.sync_id,
+        "sync_kind": data.kind,
+        "sync_finished_at": data.finished_at,
+    }
     rows = [
-        {
-            "firm_id": firm,
-            "object_type": c.object_type,
-            "currency": c.currency,
-            "sync_id": data.sync_id,
-            "sync_kind": data.kind,
-            "sync_finished_at": data.finished_at,
-            "in_clio": c.in_clio,
-            "deleted_in_clio": c.deleted_in_clio,
-            "skipped": c.skipped,
-            "awaiting_review": c.awaiting_review,
-            "published": c.published,
-            "published_deleted": c.published_deleted,
-            "published_amount": c.published_amount,
-            "received": c.received,
-            "received_deleted": c.received_deleted,
-            "received_amount": c.received_amount,
-        }
+        {"firm_id": firm, **dataclasses.asdict(c), **sync_of}
         for c in sync.compare(data.holdings, received)
     ]
     await session.execute(text("DELETE FROM sync_comparison WHERE firm_id = :f"), {"f": firm})

@@ -4,6 +4,7 @@ on or before it (one index lookup each): never a scan of the journal."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -706,18 +707,7 @@ async def sync_rows(session: AsyncSession, firm_id: str) -> list[SyncRow]:
     return [SyncRow(*r) for r in rows]
 
 
-_COMPARISON = (
-    "in_clio",
-    "deleted_in_clio",
-    "skipped",
-    "awaiting_review",
-    "published",
-    "published_deleted",
-    "published_amount",
-    "received",
-    "received_deleted",
-    "received_amount",
-)
+_COMPARISON = [field.name for field in dataclasses.fields(Comparison)]
 
 
 async def sync_compared(session: AsyncSession, firm_id: str) -> SyncCompared | None:
@@ -725,7 +715,7 @@ async def sync_compared(session: AsyncSession, firm_id: str) -> SyncCompared | N
     rows = (
         await session.execute(
             text(
-                "SELECT object_type, currency, sync_id, sync_kind, sync_finished_at, "
+                "SELECT sync_id, sync_kind, sync_finished_at, "
                 + ", ".join(_COMPARISON)
                 + " FROM sync_comparison WHERE firm_id = :f ORDER BY object_type, currency"
             ),
@@ -739,10 +729,7 @@ async def sync_compared(session: AsyncSession, firm_id: str) -> SyncCompared | N
         first.sync_id,
         first.sync_kind,
         first.sync_finished_at,
-        [
-            Comparison(r.object_type, r.currency, *(int(getattr(r, n)) for n in _COMPARISON))
-            for r in rows
-        ],
+        [Comparison(**{name: getattr(r, name) for name in _COMPARISON}) for r in rows],
     )
 
 
