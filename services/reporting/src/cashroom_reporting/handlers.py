@@ -77,18 +77,13 @@ async def apply_event(
     await batch.flush(session)
 
 
-_APART_FROM_JOURNALS = (
-    clio.ClientUpserted,
-    clio.MatterUpserted,
-    clio.WorkRecorded,
-    clio.PracticeAreaUpserted,
-    clio.RecordDeletedInClio,
-    clio.SyncCompleted,
-)
+_APART_FROM_JOURNALS = (clio.ClioEvent, clio.SyncCompleted)
 """Events whose handling neither reads nor changes what the journals collected before them
-write (names, work in progress, a record's deletion, a sync's end): they leave the batch's
-journals collected, so a batch mixing Clio's topic and the ledger's is written in a few
-statements, not one flush per Clio event (the commonest Clio record is a work entry)."""
+write: Clio's (names, work in progress, bills, payments, deletions) and a sync's end. A link
+from a Clio record to its bill or invoice (``_link``) moves the lines already stored; the
+journals still collected are keyed by it when they are written, since ``_ItemFinder`` reads
+the links then. A batch mixing Clio's topic and the ledger's is therefore written in a few
+statements, not one flush per Clio event."""
 
 
 class FactBatch:
