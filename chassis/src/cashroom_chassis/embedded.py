@@ -61,6 +61,13 @@ def _child_setup(uid: int | None, gid: int | None, death_signal: int) -> Callabl
     return setup
 
 
+def die_with_parent(death_signal: int = signal.SIGTERM) -> Callable[[], None]:
+    """A ``preexec_fn`` for a child process of ours (a service, the sandbox): its own session
+    (a Ctrl-C in the terminal reaches only the parent, which stops it in order), and
+    ``death_signal`` from the kernel when the parent dies without stopping it (killed)."""
+    return _child_setup(None, None, death_signal)
+
+
 def _stop(process: subprocess.Popen[bytes] | None, sig: int, timeout: float) -> None:
     if process is None or process.poll() is not None:
         return

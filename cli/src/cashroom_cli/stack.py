@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from cashroom_chassis.embedded import EmbeddedKafka, EmbeddedPostgres, free_port
+from cashroom_chassis.embedded import EmbeddedKafka, EmbeddedPostgres, die_with_parent, free_port
 from cashroom_chassis.kafka import ensure_topics
 
 
@@ -84,7 +84,7 @@ class Stack:
                 env=self.env(HTTP_PORT=str(port), **self.service_urls(), **(extra_env or {})),
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
+                preexec_fn=die_with_parent(),  # never outlives a killed parent
             )
         running = RunningService(spec, f"http://127.0.0.1:{port}", process, log_path)
         self.services[spec.name] = running
@@ -117,7 +117,7 @@ class Stack:
                 env=self.env(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                start_new_session=True,
+                preexec_fn=die_with_parent(),  # never outlives a killed parent
             )
         url = self.url_of("sandbox")
         deadline = time.monotonic() + timeout
