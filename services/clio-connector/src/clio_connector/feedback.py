@@ -14,6 +14,7 @@ from datetime import datetime
 
 from sqlalchemy import text
 
+from cashroom_chassis import statistics
 from cashroom_chassis.db import UnitOfWork
 from cashroom_contracts.envelope import Envelope, EventPayload
 from cashroom_contracts.events.ledger import PostingApplied, PostingHeld, PostingRejected
@@ -80,6 +81,8 @@ async def on_ledger_events(uow: UnitOfWork, events: Sequence[Envelope[EventPaylo
         if answer is not None and source is not None and source.event_id is not None:
             answers.append(((event.firm_id, source.event_id), answer))
     final = last_answers(answers)
+    if final:  # the marks join the log by event id: planned on current statistics
+        await statistics.keep_current(uow.session, "sync_log")
     for statement, held in ((MARK_ANSWERED, False), (MARK_HELD, True)):
         chosen = sorted(
             (key, a) for key, a in final.items() if (a.status is LedgerStatus.HELD) is held

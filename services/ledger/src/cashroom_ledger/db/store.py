@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from cashroom_chassis import statistics
 from cashroom_contracts.events.common import AccountKind
 from cashroom_contracts.events.ledger import ExceptionKind
 from cashroom_contracts.money import Money
@@ -202,25 +203,16 @@ UPDATE balances b
 """
 
 
-_TABLE_GROWTH = """
-SELECT s.n_live_tup, c.reltuples
-  FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid
- WHERE c.oid = to_regclass($1)
-"""
-
-
 def keep_statistics_current(db: Connection, table: str, *, at_least: int = 1000) -> bool:
-    """ANALYZE ``table`` when it has more than twice the rows its statistics say (and at least
-    ``at_least``). ``_WRITE_BALANCES`` is planned on them: a young table's statistics (a few
-    rows, or none) made the planner scan all the firm's balances once per range moved, quadratic
-    in the dates, seconds a flush where it takes milliseconds; autovacuum's thresholds lag a
-    table that grows by thousands of rows a second (the first full sync of a firm). Returns
-    whether it analyzed."""
-    rows = db.fetch(_TABLE_GROWTH, table)
+    """ANALYZE ``table`` when it has outgrown its statistics (``cashroom_chassis.statistics``).
+    ``_WRITE_BALANCES`` is planned on them: a young table's (a few rows, or none) made the
+    planner scan all the firm's balances once per range moved, seconds a flush where it takes
+    milliseconds. Returns whether it analyzed."""
+    rows = db.fetch(statistics.GROWTH_SQL, table)
     if not rows:
         return False
     live, estimated = int(rows[0]["n_live_tup"]), float(rows[0]["reltuples"])
-    if live < at_least or live <= 2 * max(estimated, 0.0):
+    if not statistics.outgrown(live, estimated, at_least=at_least):
         return False
     db.execute(f"ANALYZE {table}")
     return True
