@@ -8,7 +8,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import psutil
 import pytest
@@ -16,7 +15,7 @@ from sqlalchemy import text
 
 from cashroom_chassis.db import Database
 from cashroom_chassis.settings import ServiceSettings
-from cashroom_chassis.testing import Infrastructure, _docker_available
+from cashroom_chassis.testing import Infrastructure, _docker_available, wait_until_gone
 
 STARTER = textwrap.dedent(
     """
@@ -30,13 +29,6 @@ STARTER = textwrap.dedent(
 )
 
 
-def _gone(pid: int) -> bool:
-    try:
-        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
-    except psutil.NoSuchProcess:
-        return True
-
-
 def test_servers_die_with_a_killed_parent() -> None:
     parent = subprocess.Popen([sys.executable, "-c", STARTER], stdout=subprocess.PIPE, text=True)
     assert parent.stdout is not None
@@ -46,11 +38,8 @@ def test_servers_die_with_a_killed_parent() -> None:
     os.kill(parent.pid, signal.SIGKILL)  # as a crashed test run would die
     parent.wait()
 
-    deadline = time.monotonic() + 20
-    while not (_gone(postgres_pid) and _gone(broker_pid)) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _gone(postgres_pid), "PostgreSQL outlived the process that started it"
-    assert _gone(broker_pid), "the broker outlived the process that started it"
+    assert wait_until_gone(postgres_pid), "PostgreSQL outlived the process that started it"
+    assert wait_until_gone(broker_pid), "the broker outlived the process that started it"
 
 
 async def test_migrations_keep_their_version_table_in_the_service_schema(

@@ -9,9 +9,8 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
-import psutil
+from cashroom_chassis.testing import process_gone, wait_until_gone
 
 STARTER = textwrap.dedent(
     """
@@ -25,23 +24,13 @@ STARTER = textwrap.dedent(
 )
 
 
-def _gone(pid: int) -> bool:
-    try:
-        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
-    except psutil.NoSuchProcess:
-        return True
-
-
 def test_the_sandbox_dies_with_a_killed_parent() -> None:
     parent = subprocess.Popen([sys.executable, "-c", STARTER], stdout=subprocess.PIPE, text=True)
     assert parent.stdout is not None
     sandbox_pid = int(parent.stdout.readline())
-    assert not _gone(sandbox_pid)
+    assert not process_gone(sandbox_pid)
 
     os.kill(parent.pid, signal.SIGKILL)
     parent.wait()
 
-    deadline = time.monotonic() + 20
-    while not _gone(sandbox_pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert _gone(sandbox_pid), "the Clio sandbox outlived the process that started it"
+    assert wait_until_gone(sandbox_pid), "the Clio sandbox outlived the process that started it"

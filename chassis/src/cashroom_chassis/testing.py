@@ -129,3 +129,23 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {within}s (last: {result!r})")
         await asyncio.sleep(interval)
+
+
+def process_gone(pid: int) -> bool:
+    """Whether the process has exited (a zombie not yet reaped counts as gone)."""
+    import psutil
+
+    try:
+        return bool(psutil.Process(pid).status() == psutil.STATUS_ZOMBIE)
+    except psutil.NoSuchProcess:
+        return True
+
+
+def wait_until_gone(pid: int, timeout: float = 20) -> bool:
+    """Poll until ``process_gone`` (at most ``timeout`` seconds); whether it went."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not process_gone(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return process_gone(pid)
