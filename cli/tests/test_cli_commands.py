@@ -4,6 +4,7 @@ line with a non-zero exit, never a traceback."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -268,3 +269,46 @@ def test_a_resolution_names_an_action_the_connector_knows() -> None:
         "cashroom: unknown action 'choose_vat'; "
         "choose one of: choose_vat_treatment, mark_outlay_paid, retry"
     )
+
+
+def test_a_mistyped_command_line_is_one_line_and_exit_1(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Not click's usage box (exit 2): an account that is not a number, an unknown option."""
+    from cashroom_cli.main import main
+
+    for argv, expected in (
+        (["reconcile", "NOPE", "--as-of", "2026-09-30"], "Invalid value for 'account'"),
+        (["report", "trial-balance", "--colour"], "No such option: --colour"),
+    ):
+        monkeypatch.setattr(sys, "argv", ["cashroom", *argv])
+        with pytest.raises(SystemExit) as exited:
+            main()
+        assert exited.value.code == 1
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1, lines
+        assert lines[0].startswith("cashroom: ") and expected in lines[0], lines[0]
+        assert lines[0].endswith("--help` shows the usage)")
+        assert "(`cashroom " in lines[0]
+
+
+def test_status_fails_only_for_a_service_that_is_not_ready(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ledger's backlog is a count beside the services, not a service that is down."""
+    from cashroom_cli import flows
+
+    rows = [
+        {"what": name, "state": "ready", "detail": ""}
+        for name in ("connector", "ledger", "reconciliation", "reporting")
+    ]
+    monkeypatch.setattr(
+        flows,
+        "stack_status",
+        lambda _: [*rows, {"what": "ledger backlog", "state": "3 not yet posted", "detail": ""}],
+    )
+    monkeypatch.setenv("CASHROOM_FIRM", "firm-a")
+    monkeypatch.setenv("AUTH_SIGNING_KEY", "k")
+    assert runner.invoke(app, ["status"]).exit_code == 0
+    rows[1] = {"what": "ledger", "state": "down", "detail": "connection refused"}
+    result = runner.invoke(app, ["status"])
+    assert result.exit_code == 1
+    assert "not ready: ledger" in result.output

@@ -233,7 +233,7 @@ def stack_status(client: Api) -> list[dict[str, Any]]:
             )
         rows.append(
             {
-                "what": "ledger",
+                "what": "ledger backlog",  # not the service's row: a count, not a state
                 "state": f"{status.get('ledger_pending', 0)} synced records not yet posted",
                 "detail": "",
             }

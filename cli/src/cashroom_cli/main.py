@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer's own click
 
 from cashroom_chassis.auth import Role, issue_token
 from cashroom_cli.client import Api, ServiceError
@@ -489,5 +490,27 @@ def status(fmt: FormatOption = Format.TABLE) -> None:
         _fail(f"not ready: {', '.join(down)}")
 
 
+def main() -> None:
+    """The ``cashroom`` command. A mistyped command line (an account that is not a number, an
+    unknown option, a missing argument) is one line and exit 1 too, not click's usage box."""
+    try:
+        code = app(standalone_mode=False, prog_name="cashroom")
+    except NoArgsIsHelpError as error:
+        error.show()
+        raise SystemExit(2) from None
+    except UsageError as error:
+        command = error.ctx.command_path if error.ctx is not None else "cashroom"
+        err.print(
+            f"[red]cashroom:[/red] {escape(' '.join(error.format_message().split()))} "
+            f"(`{command} --help` shows the usage)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise SystemExit(1) from None
+    except typer.Abort:
+        raise SystemExit(1) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
+
+
 if __name__ == "__main__":
-    app()
+    main()

@@ -35,6 +35,8 @@ def money_text(value: dict[str, Any]) -> str:
 def cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if is_money(value):
         return money_text(value)
     if isinstance(value, dict | list):
