@@ -7,7 +7,7 @@ import asyncio
 
 from sqlalchemy import text
 
-from cashroom_chassis.db import Database
+from cashroom_chassis.db import Database, ensure_schema
 from cashroom_chassis.settings import ServiceSettings
 from cashroom_chassis.statistics import keep_current, outgrown
 from cashroom_chassis.testing import Infrastructure
@@ -23,11 +23,11 @@ def test_a_table_has_outgrown_its_statistics_past_twice_their_rows_and_a_thousan
 async def test_a_grown_table_is_analyzed_once(
     infrastructure: Infrastructure, unique_name: str
 ) -> None:
-    db = Database(
-        ServiceSettings(
-            service_name=f"stats_{unique_name}", database_url=infrastructure.database_url
-        )
+    settings = ServiceSettings(
+        service_name=f"stats_{unique_name}", database_url=infrastructure.database_url
     )
+    db = Database(settings)
+    await ensure_schema(db.engine, settings.db_schema)  # the table lives in the test's schema
     try:
         async with db.transaction() as session:
             await session.execute(text("CREATE TABLE grows (n integer PRIMARY KEY)"))
@@ -51,4 +51,6 @@ async def test_a_grown_table_is_analyzed_once(
         assert estimate == 3000
         assert await refresh() is False
     finally:
+        async with db.transaction() as session:
+            await session.execute(text(f'DROP SCHEMA "{settings.db_schema}" CASCADE'))
         await db.dispose()
