@@ -23,12 +23,10 @@
 from __future__ import annotations
 
 import argparse
-import base64
 import contextlib
 import json
 import math
 import os
-import secrets
 import shutil
 import subprocess
 import sys
@@ -45,7 +43,7 @@ from rich.console import Console
 
 from cashroom_chassis.auth import Role
 from cashroom_cli.client import Api, ServiceError
-from cashroom_cli.demo import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from cashroom_cli.demo import sandbox_connector_env, set_up_firm
 from cashroom_cli.flows import link_clio
 from cashroom_cli.stack import Stack, running_stack
 from cashroom_cli.target import Target
@@ -98,18 +96,9 @@ def linked_firm(
     ``medium`` or ``large`` firm is written to disk first and served from a SQLite file (the
     stack gives the sandbox two minutes to start, less than generating one takes)."""
     probe = Stack(database_url="", kafka_bootstrap_servers="", auth_signing_key="")
-    connector_url = probe.url_of("connector")
-    callback = f"{connector_url}/clio/oauth/callback"
-    env = {
-        "TOKEN_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-        "CLIO_POLL_SECONDS": "0",  # nothing reads Clio but the syncs the benchmark starts
-        "CLIO_BASE_URL": probe.url_of("sandbox"),
-        "CLIO_CLIENT_ID": SANDBOX_CLIENT_ID,
-        "CLIO_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
-        "CLIO_REDIRECT_URI": callback,
-        "CONNECTOR_PUBLIC_URL": connector_url,
-        **(connector_env or {}),
-    }
+    # Nothing reads Clio but the syncs the benchmark starts.
+    env = {**sandbox_connector_env(probe, poll_seconds="0"), **(connector_env or {})}
+    callback = env["CLIO_REDIRECT_URI"]
     sandbox_args = ["--rate-limit", "off", "--redirect-uri", callback]
     scratch = Path(tempfile.mkdtemp(prefix="cashroom-bench-clio-"))
     if firm in ("medium", "large"):
@@ -145,14 +134,7 @@ def linked_firm(
         )
         with Api(target) as api:
             meta = httpx.get(f"{sandbox_url}/_control/firm", timeout=30).json()["meta"]
-            name = str(meta["firm_name"])
-            api.send(
-                "ledger",
-                "PUT",
-                api.firm_path("/setup"),
-                json={"jurisdiction": jurisdiction, "firm_name": name},
-            )
-            api.send("reporting", "PUT", api.firm_path("/profile"), json={"name": name})
+            set_up_firm(api, jurisdiction=jurisdiction, firm_name=str(meta["firm_name"]))
             link_clio(api, Console(quiet=True), follow=True, wait_seconds=120)
             settings = api.get("connector", api.firm_path("/settings"))
             api.send("connector", "PUT", api.firm_path("/settings"), json=settings)

@@ -33,11 +33,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import contextlib
 import json
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -62,7 +60,7 @@ from bench.limits import broker_round_trip, copy_rows
 from cashroom_chassis.auth import Role
 from cashroom_chassis.embedded import SETTINGS_VARIABLE
 from cashroom_cli.client import Api, ServiceError
-from cashroom_cli.demo import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from cashroom_cli.demo import sandbox_connector_env, set_up_firm
 from cashroom_cli.flows import link_clio
 from cashroom_cli.stack import SERVICES, Stack, running_stack
 from cashroom_cli.target import Target
@@ -575,17 +573,8 @@ def run(
         raise ValueError(f"firm must be one of {', '.join(SIZES)}, not {firm!r}")
     began_all = time.perf_counter()
     probe = Stack(database_url="", kafka_bootstrap_servers="", auth_signing_key="")
-    connector_url = probe.url_of("connector")
-    callback = f"{connector_url}/clio/oauth/callback"
-    connector_env = {
-        "TOKEN_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-        "CLIO_POLL_SECONDS": "0",  # nothing but the full sync
-        "CLIO_BASE_URL": probe.url_of("sandbox"),
-        "CLIO_CLIENT_ID": SANDBOX_CLIENT_ID,
-        "CLIO_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
-        "CLIO_REDIRECT_URI": callback,
-        "CONNECTOR_PUBLIC_URL": connector_url,
-    }
+    connector_env = sandbox_connector_env(probe, poll_seconds="0")  # nothing but the full sync
+    callback = connector_env["CLIO_REDIRECT_URI"]
     sandbox_args = [
         *_sandbox_args(firm, firm_dir, seed, jurisdiction),
         "--redirect-uri",
@@ -611,13 +600,7 @@ def run(
         console.print(f"Ready in {ready_s:.0f}s; sandbox counts {firm_meta.get('counts')}")
         with Api(target) as client:
             name = str(firm_meta["meta"]["firm_name"])
-            client.send(
-                "ledger",
-                "PUT",
-                client.firm_path("/setup"),
-                json={"jurisdiction": jurisdiction, "firm_name": name},
-            )
-            client.send("reporting", "PUT", client.firm_path("/profile"), json={"name": name})
+            set_up_firm(client, jurisdiction=jurisdiction, firm_name=name)
             link_clio(client, console, follow=True)
             settings = client.get("connector", client.firm_path("/settings"))
             client.send("connector", "PUT", client.firm_path("/settings"), json=settings)

@@ -11,11 +11,9 @@ things in Clio, sync incrementally and compare with the oracle of the changed da
 
 from __future__ import annotations
 
-import base64
 import io
 import json
 import os
-import secrets
 import subprocess
 import sys
 import time
@@ -32,7 +30,7 @@ from rich.console import Console
 
 from cashroom_chassis.auth import Role
 from cashroom_cli.client import Api
-from cashroom_cli.demo import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from cashroom_cli.demo import sandbox_connector_env, set_up_firm
 from cashroom_cli.flows import link_clio, run_sync
 from cashroom_cli.stack import Stack, running_stack
 from cashroom_cli.target import Target
@@ -228,17 +226,9 @@ def cashroom(request: pytest.FixtureRequest) -> Iterator[Cashroom]:
     in the ledger and the reports, and Clio linked through the real OAuth flow."""
     size = str(request.param)
     probe = Stack(database_url="", kafka_bootstrap_servers="", auth_signing_key="")
-    connector_url = probe.url_of("connector")
-    callback = f"{connector_url}/clio/oauth/callback"
-    connector_env = {
-        "TOKEN_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-        "CLIO_POLL_SECONDS": "3600",  # syncs happen when the test asks, not on a timer
-        "CLIO_BASE_URL": probe.url_of("sandbox"),
-        "CLIO_CLIENT_ID": SANDBOX_CLIENT_ID,
-        "CLIO_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
-        "CLIO_REDIRECT_URI": callback,
-        "CONNECTOR_PUBLIC_URL": connector_url,
-    }
+    # Syncs happen when the test (or Clio's webhook) asks, not on a timer.
+    connector_env = sandbox_connector_env(probe, poll_seconds="3600")
+    callback = connector_env["CLIO_REDIRECT_URI"]
     sandbox_args = [
         *("--firm", size, "--seed", str(SEED), "--jurisdiction", JURISDICTION),
         *("--rate-limit", "off", "--redirect-uri", callback),
@@ -254,13 +244,7 @@ def cashroom(request: pytest.FixtureRequest) -> Iterator[Cashroom]:
         sandbox = stack.url_of("sandbox")
         firm_name = httpx.get(f"{sandbox}/_control/firm", timeout=10).json()["meta"]["firm_name"]
         with Api(target) as api:
-            api.send(
-                "ledger",
-                "PUT",
-                api.firm_path("/setup"),
-                json={"jurisdiction": JURISDICTION, "firm_name": firm_name},
-            )
-            api.send("reporting", "PUT", api.firm_path("/profile"), json={"name": firm_name})
+            set_up_firm(api, jurisdiction=JURISDICTION, firm_name=firm_name)
             link_clio(api, Console(file=io.StringIO()), follow=True)
             yield Cashroom(api=api, sandbox=sandbox, size=size)
 

@@ -86,12 +86,11 @@ def run_demo(
             "--redirect-uri",
             callback,
         ]
-        connector_env.update(
-            CLIO_BASE_URL=probe.url_of("sandbox"),
-            CLIO_CLIENT_ID=SANDBOX_CLIENT_ID,
-            CLIO_CLIENT_SECRET=SANDBOX_CLIENT_SECRET,
-            CLIO_REDIRECT_URI=callback,
-        )
+        # The demo's own key and poll interval (from the environment) win over the defaults.
+        connector_env = {
+            **sandbox_connector_env(probe, poll_seconds=connector_env["CLIO_POLL_SECONDS"]),
+            **connector_env,
+        }
     connector_env["CONNECTOR_PUBLIC_URL"] = connector_url
 
     with running_stack(
@@ -201,7 +200,24 @@ def _firm_name(stack: Stack) -> str:
     return str(meta["meta"]["firm_name"])
 
 
-def _set_up_firm(client: Api, console: Console, *, jurisdiction: str, firm_name: str) -> None:
+def sandbox_connector_env(probe: Stack, *, poll_seconds: str) -> dict[str, str]:
+    """The connector's environment for the Clio sandbox a stack with ``probe``'s ports starts:
+    a fresh token encryption key, the sandbox's OAuth client and the callback on the connector.
+    ``poll_seconds`` "0" leaves reading Clio to the syncs that are asked for."""
+    connector_url = probe.url_of("connector")
+    return {
+        "TOKEN_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "CLIO_POLL_SECONDS": poll_seconds,
+        "CLIO_BASE_URL": probe.url_of("sandbox"),
+        "CLIO_CLIENT_ID": SANDBOX_CLIENT_ID,
+        "CLIO_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
+        "CLIO_REDIRECT_URI": f"{connector_url}/clio/oauth/callback",
+        "CONNECTOR_PUBLIC_URL": connector_url,
+    }
+
+
+def set_up_firm(client: Api, *, jurisdiction: str, firm_name: str) -> None:
+    """The firm in the ledger (its jurisdiction's chart of accounts) and its name in the reports."""
     client.send(
         "ledger",
         "PUT",
@@ -209,6 +225,10 @@ def _set_up_firm(client: Api, console: Console, *, jurisdiction: str, firm_name:
         json={"jurisdiction": jurisdiction, "firm_name": firm_name},
     )
     client.send("reporting", "PUT", client.firm_path("/profile"), json={"name": firm_name})
+
+
+def _set_up_firm(client: Api, console: Console, *, jurisdiction: str, firm_name: str) -> None:
+    set_up_firm(client, jurisdiction=jurisdiction, firm_name=firm_name)
     console.print(
         f"Firm [bold]{firm_name}[/bold] set up ({jurisdiction.upper()} chart of accounts)."
     )
