@@ -312,13 +312,14 @@ def build_router(
         return await serve(
             request,
             {"as_of", "older_than_days", "residual_limit"},
-            lambda s, p, _: reports.dormant_balances(
+            lambda s, p, pg: reports.dormant_balances(
                 s,
                 firm_id,
                 _currency(p),
                 _date(p, "as_of", _today()),
                 older_than_days=_int(p, "older_than_days", settings.dormant_after_days),
                 residual_limit=_int(p, "residual_limit", settings.residual_limit_minor),
+                page=pg,
             ),
         )
 

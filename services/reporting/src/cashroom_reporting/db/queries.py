@@ -229,6 +229,7 @@ async def matter_columns(
     unbilled: Collection[str],
     include_zero: bool = False,
     unbilled_only: bool = False,
+    client_idle_since: date | None = None,
 ) -> list[MatterColumns]:
     """Each matter's client balance (credit positive), billed debt, unbilled disbursements and
     other office-side balance (debit positive) as of ``as_of``, added up in the database.
@@ -237,7 +238,11 @@ async def matter_columns(
     search, however long the journal and whatever the date); a matter with every balance at zero
     is left out (it changes no total) unless ``include_zero``, which reads every matter's
     columns as of the date (one index lookup per column that moved since). ``unbilled_only``:
-    the matters with unbilled disbursements alone."""
+    the matters with unbilled disbursements alone. ``client_idle_since``: the matters with a
+    client balance (held or overdrawn) whose client side last moved on or before that day (the
+    dormant balances), chosen in the database so that nothing is read or named for the others."""
+    if include_zero and (unbilled_only or client_idle_since is not None):
+        raise ValueError("include_zero reads every matter: it takes no other filter")
     params = {
         "f": firm_id,
         "c": currency,
@@ -247,6 +252,9 @@ async def matter_columns(
     }
     if not include_zero:
         only = "AND s.office ?| CAST(:unbilled AS text[])" if unbilled_only else ""
+        if client_idle_since is not None:
+            only += " AND s.client <> 0 AND COALESCE(s.client_last_on, s.from_day) <= :idle"
+            params["idle"] = client_idle_since
         rows = await session.execute(text(_MATTER_COLUMNS_FROM_SPANS.format(only=only)), params)
         return [MatterColumns(*r) for r in rows.tuples()]
     sql = f"""

@@ -370,6 +370,22 @@ def matter_ledger_card(
     )
 
 
+def _client_last_movement(c: MatterColumns) -> date:
+    return c.client_last_movement_on or c.last_movement_on
+
+
+def dormant_columns(
+    columns: Sequence[MatterColumns], as_of: date, *, older_than_days: int
+) -> list[MatterColumns]:
+    """The matters holding client money (or overdrawn) whose client side has not moved for
+    ``older_than_days`` days or more on ``as_of``, in the order given."""
+    return [
+        c
+        for c in columns
+        if c.client != 0 and age_in_days(_client_last_movement(c), as_of) >= older_than_days
+    ]
+
+
 def dormant_balances(
     header: Header,
     consistency: Consistency,
@@ -379,17 +395,21 @@ def dormant_balances(
     *,
     older_than_days: int,
     residual_limit: int,
+    page: Page = EVERY_ROW,
 ) -> Report:
-    rows: list[Row] = []
+    """Counts and totals (per age band) over every dormant matter in ``columns``; rows built for
+    ``page`` only (``infos`` need only name the matters on it)."""
+    dormant = dormant_columns(columns, as_of, older_than_days=older_than_days)
     band_totals: dict[str, list[int]] = {band.label: [0, 0] for band in DORMANCY_BANDS}
-    total = 0
-    for c in columns:
-        if c.client == 0:
-            continue
-        last = c.client_last_movement_on or c.last_movement_on
+    for c in dormant:
+        band = band_for(age_in_days(_client_last_movement(c), as_of))
+        band_totals[band.label][0] += 1
+        band_totals[band.label][1] += c.client
+    total = sum(c.client for c in dormant)
+    rows: list[Row] = []
+    for c in page.of(dormant):
+        last = _client_last_movement(c)
         days = age_in_days(last, as_of)
-        if days < older_than_days:
-            continue
         info = _info(infos, c.matter_id)
         band = band_for(days)
         if c.client < 0:
@@ -411,9 +431,6 @@ def dormant_balances(
                 "proposed_action": action,
             }
         )
-        band_totals[band.label][0] += 1
-        band_totals[band.label][1] += c.client
-        total += c.client
     return make_report(
         header,
         consistency,
@@ -438,6 +455,7 @@ def dormant_balances(
                 ],
                 rows,
                 {"client_name": "Total", "client_balance": total},
+                rows_total=len(dormant) if page.size else None,
             ),
             Section(
                 "bands",
@@ -451,12 +469,12 @@ def dormant_balances(
                     {"band": label, "count": n, "amount": amount}
                     for label, (n, amount) in band_totals.items()
                 ],
-                {"band": "Total", "count": len(rows), "amount": total},
+                {"band": "Total", "count": len(dormant), "amount": total},
             ),
         ],
         [
             Figure("total", "Dormant client balances", total),
-            Figure("count", "Ledgers", len(rows), Kind.INT),
+            Figure("count", "Ledgers", len(dormant), Kind.INT),
         ],
         landscape=True,
     )
