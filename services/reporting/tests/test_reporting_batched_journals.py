@@ -101,18 +101,49 @@ async def test_a_batch_moves_every_day_as_its_journals_one_at_a_time_would(db: D
     async with db.transaction() as session:
         days = await session.execute(
             text(
-                "SELECT day, debit, cum_debit FROM account_daily "
+                "SELECT day, debit FROM account_daily "
                 "WHERE firm_id = :f AND account_code = '1100' ORDER BY day"
             ),
             {"f": firm},
         )
         assert [tuple(r) for r in days] == [
-            (date(2025, 1, 15), 700 + 20, 720),
-            (date(2025, 3, 1), 10_000 + 300, 720 + 10_300),
-            (date(2025, 3, 10), 2_000, 11_020 + 2_000),
-            (date(2025, 3, 20), 5_000, 13_020 + 5_000),
-            (date(2025, 4, 1), 50, 18_020 + 50),
+            (date(2025, 1, 15), 700 + 20),
+            (date(2025, 3, 1), 10_000 + 300),
+            (date(2025, 3, 10), 2_000),
+            (date(2025, 3, 20), 5_000),
+            (date(2025, 4, 1), 50),
         ]
+        months = await session.execute(
+            text(
+                "SELECT month, debit, cum_debit FROM account_monthly "
+                "WHERE firm_id = :f AND account_code = '1100' ORDER BY month"
+            ),
+            {"f": firm},
+        )
+        assert [tuple(r) for r in months] == [  # a checkpoint for each month the nominal moved
+            (date(2025, 1, 1), 720, 720),  # before the stored March: created by the batch
+            (date(2025, 3, 1), 10_300 + 2_000 + 5_000, 720 + 17_300),  # moved by the batch
+            (date(2025, 4, 1), 50, 18_020 + 50),  # after it: created from March's
+        ]
+        as_of = {
+            day: (await queries.account_balances(session, firm, "GBP", day)).get("1100")
+            for day in (
+                date(2025, 1, 14),
+                date(2025, 1, 15),
+                date(2025, 2, 28),
+                date(2025, 3, 15),
+                date(2025, 3, 31),
+                date(2025, 4, 1),
+            )
+        }
+        assert {day: m.debit if m else None for day, m in as_of.items()} == {
+            date(2025, 1, 14): None,  # not moved yet
+            date(2025, 1, 15): 720,  # no checkpoint before January, its days through the 15th
+            date(2025, 2, 28): 720,  # January's checkpoint, no days in February
+            date(2025, 3, 15): 720 + 10_300 + 2_000,  # January's, then 1 and 10 March
+            date(2025, 3, 31): 720 + 17_300,
+            date(2025, 4, 1): 18_070,  # the current balance: not moved since
+        }
         balance = await session.execute(
             text(
                 "SELECT debit_total, first_movement_on, last_movement_on FROM account_balances "

@@ -106,16 +106,25 @@ async def currencies(session: AsyncSession, firm_id: str) -> set[str]:
 
 _ACCOUNTS_AS_OF = text("""
 SELECT b.account_code,
-       COALESCE(x.cum_debit, b.debit_total) AS debit,
-       COALESCE(x.cum_credit, b.credit_total) AS credit
+       CASE WHEN b.last_movement_on > :d THEN COALESCE(m.cum_debit, 0) + COALESCE(t.debit, 0)
+            ELSE b.debit_total END AS debit,
+       CASE WHEN b.last_movement_on > :d THEN COALESCE(m.cum_credit, 0) + COALESCE(t.credit, 0)
+            ELSE b.credit_total END AS credit
 FROM account_balances b
 LEFT JOIN LATERAL (
-    SELECT d.cum_debit, d.cum_credit FROM account_daily d
+    SELECT p.cum_debit, p.cum_credit FROM account_monthly p
+    WHERE b.last_movement_on > :d
+      AND p.firm_id = b.firm_id AND p.account_code = b.account_code AND p.currency = b.currency
+      AND p.month < :month
+    ORDER BY p.month DESC LIMIT 1
+) AS m ON true
+LEFT JOIN LATERAL (
+    SELECT CAST(SUM(d.debit) AS bigint) AS debit, CAST(SUM(d.credit) AS bigint) AS credit
+    FROM account_daily d
     WHERE b.last_movement_on > :d
       AND d.firm_id = b.firm_id AND d.account_code = b.account_code AND d.currency = b.currency
-      AND d.day <= :d
-    ORDER BY d.day DESC LIMIT 1
-) AS x ON true
+      AND d.day >= :month AND d.day <= :d
+) AS t ON true
 WHERE b.firm_id = :f AND b.currency = :c AND b.first_movement_on <= :d
 ORDER BY b.account_code
 """)
@@ -124,8 +133,12 @@ ORDER BY b.account_code
 async def account_balances(
     session: AsyncSession, firm_id: str, currency: str, as_of: date
 ) -> dict[str, Movement]:
-    """Each nominal's cumulative debits and credits through ``as_of``."""
-    rows = await session.execute(_ACCOUNTS_AS_OF, {"f": firm_id, "c": currency, "d": as_of})
+    """Each nominal's cumulative debits and credits through ``as_of``: its current balance if it
+    has not moved since, else its checkpoint at the end of the last month before the date's
+    plus its days of that month through the date (two index lookups)."""
+    rows = await session.execute(
+        _ACCOUNTS_AS_OF, {"f": firm_id, "c": currency, "d": as_of, "month": as_of.replace(day=1)}
+    )
     return {r.account_code: Movement(r.debit, r.credit) for r in rows}
 
 

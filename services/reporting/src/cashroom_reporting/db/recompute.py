@@ -16,6 +16,7 @@ from cashroom_reporting.db import writes
 
 AGGREGATES = (
     "account_daily",
+    "account_monthly",
     "account_balances",
     "matter_daily",
     "matter_balances",
@@ -65,11 +66,40 @@ def _daily(
     ]
 
 
+ACCOUNT_DAYS = """
+INSERT INTO account_daily (firm_id, account_code, currency, day, debit, credit)
+SELECT firm_id, account_code, currency, posted_on, SUM(debit), SUM(credit)
+FROM journal_lines WHERE firm_id = :f
+GROUP BY firm_id, account_code, currency, posted_on
+"""
+ACCOUNT_MONTHS = """
+INSERT INTO account_monthly
+    (firm_id, account_code, currency, month, debit, credit, cum_debit, cum_credit)
+SELECT firm_id, account_code, currency, month, debit, credit,
+       SUM(debit) OVER w, SUM(credit) OVER w
+FROM (
+    SELECT firm_id, account_code, currency, CAST(date_trunc('month', day) AS date) AS month,
+           SUM(debit) AS debit, SUM(credit) AS credit
+    FROM account_daily WHERE firm_id = :f
+    GROUP BY firm_id, account_code, currency, CAST(date_trunc('month', day) AS date)
+) AS months
+WINDOW w AS (PARTITION BY firm_id, account_code, currency ORDER BY month)
+"""
+ACCOUNT_CURRENT = """
+INSERT INTO account_balances
+    (firm_id, account_code, currency, debit_total, credit_total, first_movement_on,
+     last_movement_on)
+SELECT firm_id, account_code, currency, SUM(debit), SUM(credit), MIN(day), MAX(day)
+FROM account_daily WHERE firm_id = :f
+GROUP BY firm_id, account_code, currency
+"""
+
+
 async def balances(session: AsyncSession, firm_id: str) -> None:
     statements = [
-        *_daily(
-            "account_daily", "account_balances", "account_code", "account_code", "account_code", ""
-        ),
+        ACCOUNT_DAYS,
+        ACCOUNT_MONTHS,
+        ACCOUNT_CURRENT,
         *_daily(
             "matter_daily",
             "matter_balances",

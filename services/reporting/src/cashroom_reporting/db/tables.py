@@ -238,7 +238,33 @@ def _current(name: str, *keys: Column[Any]) -> Table:
     )
 
 
-account_daily = _daily("account_daily", Column("account_code", CODE, primary_key=True))
+account_daily = Table(
+    "account_daily",
+    metadata,
+    _firm(),
+    Column("account_code", CODE, primary_key=True),
+    Column("currency", CURRENCY, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("debit", BigInteger, nullable=False),
+    Column("credit", BigInteger, nullable=False),
+)
+"""A nominal's movements of one day. No cumulative sums: a nominal moves on most days, and a
+back-dated journal would move every later day's (about a thousand rows over three years); the
+balance on a date is its month's checkpoint before it plus the days of its own month."""
+account_monthly = Table(
+    "account_monthly",
+    metadata,
+    _firm(),
+    Column("account_code", CODE, primary_key=True),
+    Column("currency", CURRENCY, primary_key=True),
+    Column("month", Date, primary_key=True, comment="The month's first day."),
+    Column("debit", BigInteger, nullable=False, comment="The month's movements."),
+    Column("credit", BigInteger, nullable=False),
+    Column("cum_debit", BigInteger, nullable=False, comment="Through the month's last day."),
+    Column("cum_credit", BigInteger, nullable=False),
+)
+"""A nominal's checkpoint at the end of each month it moved: a back-dated journal moves its own
+month's row and each later one (at most twelve a year)."""
 account_balances = _current("account_balances", Column("account_code", CODE, primary_key=True))
 matter_daily = _daily(
     "matter_daily",
@@ -573,6 +599,7 @@ FACT_TABLES = (
 )
 AGGREGATE_TABLES = (
     account_daily,
+    account_monthly,
     account_balances,
     matter_daily,
     matter_balances,

@@ -1,9 +1,11 @@
 """Writes the handlers make: facts as they arrive, aggregates moved by each journal.
 
-The daily tables keep, per key and day, the day's debits and credits and the cumulative sums
+``matter_daily`` keeps, per key and day, the day's debits and credits and the cumulative sums
 through that day. A movement dated ``d`` adds to the row of ``d`` (created from the last earlier
 row's cumulative sums if missing) and to the cumulative sums of every later row of the key, so a
-back-dated journal keeps every later balance right. The current-balance tables move with them.
+back-dated journal keeps every later balance right. A nominal moves on most days, so its
+cumulative sums are kept per month instead (``account_monthly``, the same rule a month at a
+time) beside its days' movements (``account_daily``). The current-balance tables move with them.
 """
 
 from __future__ import annotations
@@ -16,104 +18,9 @@ from sqlalchemy import Table, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from cashroom_reporting.domain.postings import Movement
+from cashroom_reporting.domain.postings import ZERO, Movement
 
 _TYPES = {"account_code": "text", "matter_id": "bigint", "side": "text", "vat_code": "text"}
-
-
-def _daily_sql(daily: str, current: str, keys: Sequence[str]) -> str:
-    cols = ", ".join(keys)
-    params = ", ".join(f"CAST(:{k} AS {_TYPES[k]})" for k in keys)
-    same = " AND ".join(f"{k} = CAST(:{k} AS {_TYPES[k]})" for k in keys)
-    prev_same = " AND ".join(f"p.{k} = CAST(:{k} AS {_TYPES[k]})" for k in keys)
-    return f"""
-WITH later AS (
-    UPDATE {daily} SET cum_debit = cum_debit + :debit, cum_credit = cum_credit + :credit
-    WHERE firm_id = :firm_id AND {same} AND currency = :currency AND day > :day
-    RETURNING 1
-), day_row AS (
-    INSERT INTO {daily} AS d (firm_id, {cols}, currency, day, debit, credit, cum_debit, cum_credit)
-    SELECT :firm_id, {params}, :currency, :day, :debit, :credit,
-           COALESCE(prev.cum_debit, 0) + :debit, COALESCE(prev.cum_credit, 0) + :credit
-    FROM (SELECT 1) AS one
-    LEFT JOIN LATERAL (
-        SELECT p.cum_debit, p.cum_credit FROM {daily} p
-        WHERE p.firm_id = :firm_id AND {prev_same}
-          AND p.currency = :currency AND p.day < :day
-        ORDER BY p.day DESC LIMIT 1
-    ) AS prev ON true
-    ON CONFLICT (firm_id, {cols}, currency, day) DO UPDATE SET
-        debit = d.debit + EXCLUDED.debit,
-        credit = d.credit + EXCLUDED.credit,
-        cum_debit = d.cum_debit + EXCLUDED.debit,
-        cum_credit = d.cum_credit + EXCLUDED.credit
-    RETURNING 1
-)
-INSERT INTO {current} AS c
-    (firm_id, {cols}, currency, debit_total, credit_total, first_movement_on, last_movement_on)
-VALUES (:firm_id, {params}, :currency, :debit, :credit, :day, :day)
-ON CONFLICT (firm_id, {cols}, currency) DO UPDATE SET
-    debit_total = c.debit_total + EXCLUDED.debit_total,
-    credit_total = c.credit_total + EXCLUDED.credit_total,
-    first_movement_on = LEAST(c.first_movement_on, EXCLUDED.first_movement_on),
-    last_movement_on = GREATEST(c.last_movement_on, EXCLUDED.last_movement_on)
-"""
-
-
-ACCOUNT_SQL = text(_daily_sql("account_daily", "account_balances", ["account_code"]))
-MATTER_SQL = text(
-    _daily_sql("matter_daily", "matter_balances", ["matter_id", "side", "account_code"])
-)
-VAT_SQL = text("""
-INSERT INTO vat_daily AS v (firm_id, vat_code, currency, day, debit, credit)
-VALUES (:firm_id, :vat_code, :currency, :day, :debit, :credit)
-ON CONFLICT (firm_id, vat_code, currency, day) DO UPDATE SET
-    debit = v.debit + EXCLUDED.debit, credit = v.credit + EXCLUDED.credit
-""")
-
-
-def _rows(
-    firm_id: str, day: date, keys: Sequence[str], movements: Mapping[tuple[Any, ...], Movement]
-) -> list[dict[str, Any]]:
-    rows = []
-    for key, movement in sorted(movements.items()):
-        row: dict[str, Any] = dict(zip(keys, key[:-1], strict=True))
-        row.update(
-            firm_id=firm_id,
-            currency=key[-1],
-            day=day,
-            debit=movement.debit,
-            credit=movement.credit,
-        )
-        rows.append(row)
-    return rows
-
-
-async def move_accounts(
-    session: AsyncSession, firm_id: str, day: date, movements: Mapping[tuple[str, str], Movement]
-) -> None:
-    rows = _rows(firm_id, day, ["account_code"], movements)
-    if rows:
-        await session.execute(ACCOUNT_SQL, rows)
-
-
-async def move_matters(
-    session: AsyncSession,
-    firm_id: str,
-    day: date,
-    movements: Mapping[tuple[int, str, str, str], Movement],
-) -> None:
-    rows = _rows(firm_id, day, ["matter_id", "side", "account_code"], movements)
-    if rows:
-        await session.execute(MATTER_SQL, rows)
-
-
-async def move_vat(
-    session: AsyncSession, firm_id: str, day: date, movements: Mapping[tuple[str, str], Movement]
-) -> None:
-    rows = _rows(firm_id, day, ["vat_code"], movements)
-    if rows:
-        await session.execute(VAT_SQL, rows)
 
 
 ITEM_SQL = text("""
@@ -212,13 +119,17 @@ async def insert_rows(
     await session.execute(statement, {name: [row[name] for row in rows] for name in names})
 
 
-def _bulk_daily_sql(daily: str, current: str, keys: Sequence[str]) -> str:
+def _bulk_daily_sql(
+    daily: str, current: str | None, keys: Sequence[str], day_column: str = "day"
+) -> str:
     """Each batch row is one key and day with the day's movement, the batch's running sums for
     the key through that day, and the key's next day in the batch. An existing row from that day
     up to (not including) the next gets the running sums added to its cumulative sums (and the
     day's movement if it is that day); a missing day row is created from the last earlier row's
     cumulative sums as they were before the batch plus the running sums. Every part of one
-    statement sees the table as it was before it, so no row is moved twice."""
+    statement sees the table as it was before it, so no row is moved twice. ``day_column``:
+    ``month`` for the monthly checkpoints (a batch row per key and month); ``current``: the
+    current-balance table moved in the same statement, if any."""
     arrays = ", ".join(
         [
             "CAST(:firm_id AS text[])",
@@ -248,31 +159,42 @@ def _bulk_daily_sql(daily: str, current: str, keys: Sequence[str]) -> str:
     def same(alias: str) -> str:
         return " AND ".join(f"{alias}.{k} = b.{k}" for k in ["firm_id", *keys, "currency"])
 
-    return f"""
+    day = day_column
+    moved = f"""
 WITH b AS (
     SELECT * FROM unnest({arrays}) AS b({names})
 ), later AS (
     UPDATE {daily} AS t SET
-        debit = t.debit + CASE WHEN t.day = b.day THEN b.debit ELSE 0 END,
-        credit = t.credit + CASE WHEN t.day = b.day THEN b.credit ELSE 0 END,
+        debit = t.debit + CASE WHEN t.{day} = b.day THEN b.debit ELSE 0 END,
+        credit = t.credit + CASE WHEN t.{day} = b.day THEN b.credit ELSE 0 END,
         cum_debit = t.cum_debit + b.run_debit,
         cum_credit = t.cum_credit + b.run_credit
     FROM b
-    WHERE {same("t")} AND t.day >= b.day AND t.day < b.next_day
+    WHERE {same("t")} AND t.{day} >= b.day AND t.{day} < b.next_day
     RETURNING 1
 ), new_days AS (
-    INSERT INTO {daily} (firm_id, {cols}, currency, day, debit, credit, cum_debit, cum_credit)
+    INSERT INTO {daily} (firm_id, {cols}, currency, {day}, debit, credit, cum_debit, cum_credit)
     SELECT b.firm_id, {b_cols}, b.currency, b.day, b.debit, b.credit,
            COALESCE(prev.cum_debit, 0) + b.run_debit, COALESCE(prev.cum_credit, 0) + b.run_credit
     FROM b
     LEFT JOIN LATERAL (
         SELECT p.cum_debit, p.cum_credit FROM {daily} AS p
-        WHERE {same("p")} AND p.day < b.day
-        ORDER BY p.day DESC LIMIT 1
+        WHERE {same("p")} AND p.{day} < b.day
+        ORDER BY p.{day} DESC LIMIT 1
     ) AS prev ON true
-    WHERE NOT EXISTS (SELECT 1 FROM {daily} AS e WHERE {same("e")} AND e.day = b.day)
+    WHERE NOT EXISTS (SELECT 1 FROM {daily} AS e WHERE {same("e")} AND e.{day} = b.day)
     RETURNING 1
-)
+)"""
+    if current is None:
+        return moved + "\nSELECT (SELECT COUNT(*) FROM later) + (SELECT COUNT(*) FROM new_days)"
+    return moved + _current_sql(current, keys)
+
+
+def _current_sql(current: str, keys: Sequence[str]) -> str:
+    """The batch's movements (the CTE ``b``) added to the current-balance table."""
+    cols = ", ".join(keys)
+    b_cols = ", ".join(f"b.{k}" for k in keys)
+    return f"""
 INSERT INTO {current} AS c
     (firm_id, {cols}, currency, debit_total, credit_total, first_movement_on, last_movement_on)
 SELECT b.firm_id, {b_cols}, b.currency, SUM(b.debit), SUM(b.credit), MIN(b.day), MAX(b.day)
@@ -285,7 +207,23 @@ ON CONFLICT (firm_id, {cols}, currency) DO UPDATE SET
 """
 
 
-BULK_ACCOUNT_SQL = text(_bulk_daily_sql("account_daily", "account_balances", ["account_code"]))
+BULK_ACCOUNT_MONTHS_SQL = text(_bulk_daily_sql("account_monthly", None, ["account_code"], "month"))
+BULK_ACCOUNT_DAYS_SQL = text(
+    """
+WITH b AS (
+    SELECT * FROM unnest(CAST(:firm_id AS text[]), CAST(:account_code AS text[]),
+                         CAST(:currency AS text[]), CAST(:day AS date[]),
+                         CAST(:debit AS bigint[]), CAST(:credit AS bigint[]))
+        AS b(firm_id, account_code, currency, day, debit, credit)
+), days AS (
+    INSERT INTO account_daily AS t (firm_id, account_code, currency, day, debit, credit)
+    SELECT * FROM b
+    ON CONFLICT (firm_id, account_code, currency, day) DO UPDATE SET
+        debit = t.debit + EXCLUDED.debit, credit = t.credit + EXCLUDED.credit
+    RETURNING 1
+)"""
+    + _current_sql("account_balances", ["account_code"])
+)
 BULK_MATTER_SQL = text(
     _bulk_daily_sql("matter_daily", "matter_balances", ["matter_id", "side", "account_code"])
 )
@@ -316,9 +254,25 @@ def _daily_arrays(
 async def move_accounts_in_bulk(
     session: AsyncSession, movements: Mapping[tuple[DailyKey, date], Movement]
 ) -> None:
-    """``movements``: ((firm, account code, currency), day) → the batch's movement."""
-    if movements:
-        await session.execute(BULK_ACCOUNT_SQL, _daily_arrays(["account_code"], movements))
+    """``movements``: ((firm, account code, currency), day) → the batch's movement: added to
+    its day's row and the current balance, and to the checkpoint of its month and every later
+    month of the nominal."""
+    if not movements:
+        return
+    days: dict[str, list[Any]] = {
+        n: [] for n in ("firm_id", "account_code", "currency", "day", "debit", "credit")
+    }
+    months: dict[tuple[DailyKey, date], Movement] = {}
+    for (key, day), movement in sorted(movements.items()):
+        firm, code, currency = key
+        for name, value in zip(
+            days, (firm, code, currency, day, movement.debit, movement.credit), strict=True
+        ):
+            days[name].append(value)
+        month = (key, day.replace(day=1))
+        months[month] = months.get(month, ZERO) + movement
+    await session.execute(BULK_ACCOUNT_DAYS_SQL, days)
+    await session.execute(BULK_ACCOUNT_MONTHS_SQL, _daily_arrays(["account_code"], months))
 
 
 async def move_matters_in_bulk(
