@@ -429,7 +429,7 @@ class SyncEngine:
                     previous=snapshot.published if snapshot else None,
                     facts=facts,
                 )
-                items.append(ToWrite(record, outcome))
+                items.append(ToWrite(record, outcome, raw=outcome.record.raw))
             written = await write_outcomes(
                 session,
                 firm_id=run.firm_id,

@@ -8,15 +8,31 @@ lock), so a sync page and a cashier's resolution of the same firm take turns.
 
 from __future__ import annotations
 
+import json
 import uuid
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import and_, case, delete, select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    String,
+    Table,
+    TextClause,
+    Uuid,
+    and_,
+    case,
+    delete,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from cashroom_chassis.messaging_tables import OUTBOX
@@ -39,7 +55,13 @@ from clio_connector.domain.outcomes import (
     Published,
     RecordRef,
 )
-from clio_connector.domain.records import canonical_json, content_hash, loads_exact, project
+from clio_connector.domain.records import (
+    canonical_and_hash,
+    canonical_json,
+    content_hash,
+    loads_exact,
+    project,
+)
 from clio_connector.domain.sync_rules import (
     LastOutcome,
     LedgerStatus,
@@ -314,8 +336,7 @@ async def store_line_items(
             "object_type": LINE_ITEMS.object_type,
             "object_id": line_id,
             "parent_id": parent,
-            "raw": canonical_json(line),
-            "content_hash": content_hash(project(line, LINE_ITEMS.fields)),
+            **_raw_and_hash(line),
             "etag": line.get("etag") if isinstance(line.get("etag"), str) else None,
             "clio_updated_at": clio_timestamp(line.get("updated_at")),
             "first_seen_at": now,
@@ -324,27 +345,33 @@ async def store_line_items(
         }
         for line_id, (parent, line) in changed.items()
     ]
-    if rows:
-        statement = insert(record_snapshots)
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["firm_id", "object_type", "object_id"],
-                set_={
-                    name: statement.excluded[name]
-                    for name in (
-                        "parent_id",
-                        "raw",
-                        "content_hash",
-                        "etag",
-                        "clio_updated_at",
-                        "last_seen_at",
-                        "last_seen_run",
-                    )
-                },
-            ),
-            rows,
-        )
+    await _bulk_insert(
+        session,
+        record_snapshots,
+        rows,
+        on_conflict=_replace(
+            (
+                "parent_id",
+                "raw",
+                "content_hash",
+                "etag",
+                "clio_updated_at",
+                "last_seen_at",
+                "last_seen_run",
+            )
+        ),
+    )
     return len(read)
+
+
+def _raw_and_hash(line: Mapping[str, Any]) -> dict[str, str]:
+    both = canonical_and_hash(line, LINE_ITEMS.fields)
+    if both is None:
+        return {
+            "raw": canonical_json(line),
+            "content_hash": content_hash(project(line, LINE_ITEMS.fields)),
+        }
+    return {"raw": both[0], "content_hash": both[1]}
 
 
 async def drop_unseen_line_items(session: AsyncSession, firm_id: str, run_id: uuid.UUID) -> int:
@@ -380,6 +407,7 @@ class ToWrite:
     resolves_line_id: int | None = None
     resolution: Mapping[str, Any] | None = None
     resolved_by: str | None = None
+    raw: str | None = None  # canonical_json(record) when the caller has it
 
 
 async def _unused_event_ids(
@@ -409,6 +437,7 @@ def _with_id(publish: Publish, event_id: uuid.UUID) -> Publish:
         publish.firm_id,
         publish.facts_hash,
         publish.change,
+        publish.payload_json,
     )
 
 
@@ -474,12 +503,7 @@ async def write_outcomes(
         )
         if published is not None:
             envelopes.append(published.envelope(time=now, correlation_id=sync_id))
-    line_ids: list[int] = []
-    if line_rows:
-        result = await session.execute(
-            insert(sync_log).returning(sync_log.c.id, sort_by_parameter_order=True), line_rows
-        )
-        line_ids = [row.id for row in result]
+    line_ids = await _bulk_insert(session, sync_log, line_rows, returning_ids=True)
     if envelopes:
         await add_to_outbox(session, envelopes)
 
@@ -518,21 +542,84 @@ async def _upsert_snapshots(session: AsyncSession, rows: Sequence[dict[str, Any]
     was published before; the first time a record was seen is kept."""
     if not rows:
         return
-    statement = insert(record_snapshots)
-    keep_published = statement.excluded.published_event_id.is_(None)
-    updates: dict[str, Any] = {}
+    updates = []
     for name in rows[0]:
         if name in _KEY or name == "first_seen_at":
             continue
         if name in _PUBLISHED:
-            updates[name] = case(
-                (keep_published, record_snapshots.c[name]), else_=statement.excluded[name]
+            updates.append(
+                f'"{name}" = CASE WHEN EXCLUDED.published_event_id IS NULL '
+                f'THEN record_snapshots."{name}" ELSE EXCLUDED."{name}" END'
             )
         else:
-            updates[name] = statement.excluded[name]
-    await session.execute(
-        statement.on_conflict_do_update(index_elements=list(_KEY), set_=updates), rows
+            updates.append(f'"{name}" = EXCLUDED."{name}"')
+    on_conflict = f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET {', '.join(updates)}"
+    await _bulk_insert(session, record_snapshots, rows, on_conflict=on_conflict)
+
+
+def _replace(names: Sequence[str]) -> str:
+    """An upsert of snapshots that replaces ``names`` of a record already kept."""
+    updates = ", ".join(f'"{name}" = EXCLUDED."{name}"' for name in names)
+    return f"ON CONFLICT ({', '.join(_KEY)}) DO UPDATE SET {updates}"
+
+
+async def _bulk_insert(
+    session: AsyncSession,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    *,
+    on_conflict: str = "",
+    returning_ids: bool = False,
+) -> list[int]:
+    """Insert ``rows`` (each with the same columns) in one statement: one array per column,
+    ``unnest``-ed in the rows' order. With ``returning_ids`` the new ids, in the rows' order
+    (the identity is drawn row by row in that order)."""
+    if not rows:
+        return []
+    columns = tuple(rows[0])
+    statement = _insert_statement(table, columns, on_conflict, returning_ids)
+    values: dict[str, list[Any]] = {name: [] for name in columns}
+    for row in rows:
+        if len(row) != len(columns):
+            raise ValueError(f"rows for {table.name} name different columns")
+        for name in columns:
+            values[name].append(row[name])
+    for name in columns:
+        if isinstance(table.c[name].type, JSONB):
+            values[name] = [None if v is None else json.dumps(v) for v in values[name]]
+    result = await session.execute(statement, values)
+    return sorted(result.scalars()) if returning_ids else []
+
+
+@cache
+def _insert_statement(
+    table: Table, columns: tuple[str, ...], on_conflict: str, returning_ids: bool
+) -> TextClause:
+    arrays = ", ".join(f"CAST(:{name} AS {_array_type(table.c[name])})" for name in columns)
+    selected = ", ".join(
+        f'CAST(r."{name}" AS jsonb)' if isinstance(table.c[name].type, JSONB) else f'r."{name}"'
+        for name in columns
     )
+    names = ", ".join(f'"{name}"' for name in columns)
+    sql = (
+        f"INSERT INTO {table.name} ({names}) SELECT {selected} "
+        f"FROM unnest({arrays}) WITH ORDINALITY AS r({names}, n) ORDER BY n {on_conflict}"
+        + (" RETURNING id" if returning_ids else "")
+    )
+    return text(sql)
+
+
+def _array_type(column: Column[Any]) -> str:
+    kind = column.type
+    if isinstance(kind, JSONB | String):  # JSON travels as text (Text is a String)
+        return "text[]"
+    if isinstance(kind, BigInteger):
+        return "bigint[]"
+    if isinstance(kind, DateTime):
+        return "timestamptz[]"
+    if isinstance(kind, Uuid):
+        return "uuid[]"
+    raise TypeError(f"no array type for {column.name} ({kind})")
 
 
 async def write_recognised(
@@ -547,8 +634,9 @@ async def write_recognised(
     line each (the reason of a skip kept), without normalising them again."""
     if not recognised:
         return 0
-    await session.execute(
-        insert(sync_log),
+    await _bulk_insert(
+        session,
+        sync_log,
         [
             {
                 "firm_id": firm_id,
@@ -630,7 +718,7 @@ def _snapshot_row(
         "object_type": ref.object_type,
         "object_id": ref.object_id,
         "parent_id": None,
-        "raw": canonical_json(record),
+        "raw": item.raw if item.raw is not None else canonical_json(record),
         "content_hash": ref.content_hash,
         "etag": etag if isinstance(etag, str) else None,
         "clio_updated_at": clio_timestamp(record.get("updated_at")),
@@ -650,7 +738,7 @@ def _snapshot_row(
         published_version=published.record.version if published else None,
         published_facts_hash=published.facts_hash if published else None,
         published_event_id=published.event_id if published else None,
-        published_payload=published.payload.model_dump(mode="json") if published else None,
+        published_payload=published.payload_dump() if published else None,
         published_currency=currency,
         published_amount=amount,
     )
@@ -665,7 +753,7 @@ def _snapshot_row(
                 outcome.held.event_id,
                 outcome.held.record.version,
                 outcome.held.facts_hash,
-                outcome.held.payload.model_dump(mode="json"),
+                outcome.held.payload_dump(),
             )
         flag_line = (
             previous.flag_line_id
@@ -779,8 +867,7 @@ async def write_deletions(
             published=publish,
             now=now,
         )
-    if rows:
-        await session.execute(insert(sync_log), rows)
+    await _bulk_insert(session, sync_log, rows)
     envelopes = [p.envelope(time=now, correlation_id=sync_id) for p in publishes.values()]
     if envelopes:
         await add_to_outbox(session, envelopes)

@@ -14,6 +14,7 @@ from clio_connector.domain.fields import Nested, render_fields
 from clio_connector.domain.outcomes import FlagReason
 from clio_connector.domain.records import (
     RecordProblem,
+    canonical_and_hash,
     canonical_json,
     choice,
     content_hash,
@@ -152,6 +153,48 @@ class TestCanonicalHashes:
 
     def test_different_values_hash_differently(self) -> None:
         assert content_hash({"total": Decimal("150.01")}) != content_hash({"total": 150})
+
+    def test_numbers_are_written_by_value_every_time_they_are_met(self) -> None:
+        # The same values in other spellings, met twice (the second time from memory), and a
+        # number no binary float spells exactly, which stays exactly as Clio wrote it.
+        for _ in range(2):
+            assert canonical_json([Decimal("82.50"), Decimal("82.5"), Decimal("1E+2")]) == (
+                "[82.5,82.5,100]"
+            )
+            assert canonical_json({"a": Decimal("-0.00"), "b": Decimal("0.10000000000000001")}) == (
+                '{"a":0,"b":0.10000000000000001}'
+            )
+        with pytest.raises(ValueError):
+            canonical_json({"total": Decimal("NaN")})
+        with pytest.raises(ValueError):
+            canonical_json({"total": Decimal("sNaN")})
+
+    def test_canonical_and_hash_walk_the_record_once_for_both(self) -> None:
+        record = {
+            "updated_at": "2026-01-02T03:04:05+00:00",
+            "etag": '"e1"',
+            "name": "Chloé Ní Mhurchú",
+            "id": 7,
+            "surprise": None,
+            "total": Decimal("12.50"),
+            "matter": {"id": 3, "display_number": "00001"},
+        }
+        raw = (
+            '{"etag":"\\"e1\\"","id":7,"matter":{"display_number":"00001","id":3},'
+            '"name":"Chloé Ní Mhurchú","surprise":null,"total":12.5,'
+            '"updated_at":"2026-01-02T03:04:05+00:00"}'
+        )
+        spec = ("id", "etag", "name", "total", Nested("matter", ("id", "display_number")))
+        projected = '{"id":7,"matter":{"display_number":"00001","id":3},"name":"Chloé Ní Mhurchú","total":12.5}'
+        assert canonical_and_hash(record, spec) == (raw, content_hash(json.loads(projected)))
+        assert canonical_json(record) == raw
+
+    @pytest.mark.parametrize(
+        "record",
+        [{"ké": 1}, {"note": "a\x00b"}, {1: "x"}],
+    )
+    def test_records_needing_the_general_path_are_left_to_it(self, record: object) -> None:
+        assert canonical_and_hash(record, ("note",)) is None  # type: ignore[arg-type]
 
     def test_project_keeps_the_fields_used_and_drops_bookkeeping(self) -> None:
         record = {"id": 1, "etag": '"x"', "updated_at": "t", "name": "A", "surprise": 1}

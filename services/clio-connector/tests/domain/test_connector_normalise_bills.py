@@ -22,7 +22,8 @@ from cashroom_contracts.events.clio import (
 )
 from cashroom_contracts.events.common import VatTreatment
 from cashroom_contracts.money import Money
-from clio_connector.domain.normalise import normalise_bill
+from clio_connector.domain import fields
+from clio_connector.domain.normalise import facts_hash, normalise_bill, record_content_hash
 from clio_connector.domain.outcomes import (
     Change,
     Flagged,
@@ -33,7 +34,7 @@ from clio_connector.domain.outcomes import (
     SkipReason,
     Unchanged,
 )
-from clio_connector.domain.records import loads_exact
+from clio_connector.domain.records import canonical_json, loads_exact, project, sha256_hex
 from clio_connector.domain.settings import SyncSettings
 
 FIRM = "firm-kelly"
@@ -112,6 +113,30 @@ def content_of(outcome: object) -> BillContent:
 
 
 class TestAnApprovedBill:
+    def test_its_content_hash_covers_the_bill_and_its_lines_in_a_stable_order(self) -> None:
+        items = lines()
+        # The hash's definition: the canonical JSON of the bill's fields read and its lines',
+        # the lines ordered by their own canonical JSON (here by activity id, its first key).
+        bill_text = canonical_json(project(bill(), fields.BILLS.fields))
+        line_texts = [canonical_json(project(item, fields.LINE_ITEMS.fields)) for item in items]
+        assert line_texts[0] < line_texts[1]
+        expected = sha256_hex(
+            '{"bill":' + bill_text + ',"line_items":[' + line_texts[0] + "," + line_texts[1] + "]}"
+        )
+        assert record_content_hash(fields.BILLS, bill(), items) == expected
+        assert record_content_hash(fields.BILLS, bill(), items[::-1]) == expected
+        assert approve(bill(), items).record.content_hash == expected
+        # A line that is not an object takes the general path, which hashes the same way.
+        odd = sha256_hex(
+            '{"bill":' + bill_text + ',"line_items":["x",' + ",".join(line_texts) + "]}"
+        )
+        assert record_content_hash(fields.BILLS, bill(), [*items[::-1], "x"]) == odd
+
+    def test_the_published_payload_is_the_one_its_facts_were_hashed_from(self) -> None:
+        publish = approve(bill())
+        assert publish.payload_dump() == publish.payload.model_dump(mode="json")
+        assert publish.facts_hash == facts_hash(publish.payload)
+
     def test_becomes_bill_approved_with_fees_disbursements_and_vat(self) -> None:
         outcome = approve(bill())
 

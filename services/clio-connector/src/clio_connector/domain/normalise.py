@@ -64,6 +64,7 @@ from clio_connector.domain.outcomes import (
 from clio_connector.domain.records import (
     JsonObject,
     RecordProblem,
+    canonical_and_hash,
     canonical_json,
     choice,
     content_hash,
@@ -148,20 +149,29 @@ class _Context:
 def facts_hash(payload: ClioEvent) -> str:
     """What an event says, minus where it came from: equal facts mean nothing new to publish.
     An approved bill and its later change event share a family, so only content counts."""
-    facts = payload.model_dump(mode="json", exclude={"source", "previous_version"})
+    return _facts_hash_of(payload, payload.model_dump(mode="json"))
+
+
+_NOT_FACTS = frozenset({"source", "previous_version"})
+
+
+def _facts_hash_of(payload: ClioEvent, dumped: Mapping[str, object]) -> str:
+    """``facts_hash(payload)`` from ``payload.model_dump(mode="json")`` made already."""
+    facts = {name: value for name, value in dumped.items() if name not in _NOT_FACTS}
     family = _BILL_FAMILY.get(payload.event_type, payload.event_type)
     return sha256_hex(canonical_json({"family": family, "facts": facts}))
 
 
 def _publish(ctx: _Context, payload: ClioEvent) -> Publish | Unchanged:
-    facts = facts_hash(payload)
+    dumped = payload.model_dump(mode="json")  # once: the facts hash, then the snapshot
+    facts = _facts_hash_of(payload, dumped)
     if ctx.previous is not None and ctx.previous.facts_hash == facts:
         return Unchanged(ctx.ref, facts)
     event_id = deterministic_event_id(
         ctx.firm_id, payload.event_type, ctx.ref.object_type, ctx.record_id, ctx.ref.version
     )
     change = Change.IMPORTED if ctx.previous is None else Change.UPDATED
-    return Publish(ctx.ref, payload, event_id, ctx.firm_id, facts, change)
+    return Publish(ctx.ref, payload, event_id, ctx.firm_id, facts, change, dumped)
 
 
 def _hold(ctx: _Context, payload: ClioEvent, reason: FlagReason, detail: str) -> Outcome:
@@ -185,15 +195,33 @@ def _bill_hashed(bill: object, items: Sequence[object] | None) -> object:
     return {"bill": bill_hashed, "line_items": lines_hashed}
 
 
+def _bill_digest(bill: object, items: Sequence[object] | None) -> str:
+    """``_digest(_bill_hashed(bill, items))``, each line's canonical JSON made once (it is the
+    sort key too): the canonical JSON of ``{"bill": b, "line_items": [l, ...]}`` is those of
+    ``b`` and of each ``l`` put together, keys in order."""
+    try:
+        if not isinstance(bill, Mapping):
+            raise TypeError("not a record")
+        lines = []
+        for item in items or ():
+            if not isinstance(item, Mapping):
+                raise TypeError("not a record")
+            lines.append(canonical_json(project(item, fields.LINE_ITEMS.fields)))
+        lines.sort()
+        bill_text = canonical_json(project(bill, fields.BILLS.fields))
+    except (TypeError, ValueError):
+        return _digest(_bill_hashed(bill, items))
+    return sha256_hex(f'{{"bill":{bill_text},"line_items":[{",".join(lines)}]}}')
+
+
 def record_content_hash(
     resource: ClioResource, record: object, line_items: Sequence[object] | None = None
 ) -> str:
     """The content hash a normaliser gives the record (``RecordRef.content_hash``): the fields
     read, without bookkeeping ones; a bill's with its line items. Equal hashes, equal content."""
     if resource is fields.BILLS:
-        hashed = _bill_hashed(record, line_items)
-    else:
-        hashed = project(record, resource.fields) if isinstance(record, Mapping) else record
+        return _bill_digest(record, line_items)
+    hashed = project(record, resource.fields) if isinstance(record, Mapping) else record
     return _digest(hashed)
 
 
@@ -204,7 +232,9 @@ def _digest(hashed: object) -> str:
         return sha256_hex(repr(hashed))
 
 
-def _record_ref(resource: ClioResource, record: object, hashed: object) -> RecordRef:
+def _record_ref(
+    resource: ClioResource, record: object, digest: str, raw: str | None = None
+) -> RecordRef:
     object_id: int | None = None
     etag: str | None = None
     if isinstance(record, Mapping):
@@ -214,8 +244,7 @@ def _record_ref(resource: ClioResource, record: object, hashed: object) -> Recor
         raw_etag = record.get("etag")
         if isinstance(raw_etag, str) and raw_etag:
             etag = raw_etag
-    digest = _digest(hashed)
-    return RecordRef(resource.object_type, object_id, etag or digest, digest)
+    return RecordRef(resource.object_type, object_id, etag or digest, digest, raw)
 
 
 def _guarded(
@@ -225,12 +254,18 @@ def _guarded(
     firm_id: str,
     previous: Published | None,
     build: Callable[[_Context], Outcome],
-    hashed: object = None,
+    digest: str | None = None,
 ) -> Outcome:
     """Run ``build`` on a record, turning every problem with the data into a flagged outcome."""
-    if hashed is None:
-        hashed = project(record, resource.fields) if isinstance(record, Mapping) else record
-    ref = _record_ref(resource, record, hashed)
+    raw: str | None = None
+    if digest is None:
+        both = canonical_and_hash(record, resource.fields) if isinstance(record, Mapping) else None
+        if both is not None:
+            raw, digest = both
+        else:
+            hashed = project(record, resource.fields) if isinstance(record, Mapping) else record
+            digest = _digest(hashed)
+    ref = _record_ref(resource, record, digest, raw)
     if not isinstance(record, Mapping):
         return Flagged(
             ref, FlagReason.MALFORMED_RECORD, f"expected a JSON object, got {type(record).__name__}"
@@ -600,7 +635,7 @@ def normalise_bill(
         if isinstance(line_items, Sequence) and not isinstance(line_items, str | bytes)
         else None
     )
-    hashed = _bill_hashed(bill, items)
+    digest = _bill_digest(bill, items)
 
     def build(ctx: _Context) -> Outcome:
         record = ctx.record
@@ -668,7 +703,7 @@ def normalise_bill(
         return _publish(ctx, payload)
 
     return _guarded(
-        fields.BILLS, bill, firm_id=firm_id, previous=previous, build=build, hashed=hashed
+        fields.BILLS, bill, firm_id=firm_id, previous=previous, build=build, digest=digest
     )
 
 

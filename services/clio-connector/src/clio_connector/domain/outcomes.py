@@ -7,9 +7,10 @@ line. Reasons are codes the cashier can filter on, with a sentence saying what t
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from cashroom_contracts.envelope import Envelope, new_event
 from cashroom_contracts.events.clio import ClioEvent
@@ -85,6 +86,8 @@ class RecordRef:
     object_id: int | None
     version: str
     content_hash: str
+    # The record's canonical JSON when it was made on the way to the hash (the snapshot keeps it)
+    raw: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def subject(self) -> str:
@@ -103,6 +106,14 @@ class Publish:
     firm_id: str
     facts_hash: str  # what the event says (minus where it came from): unchanged facts, no event
     change: Change
+    # payload.model_dump(mode="json"), when it was made on the way to the facts hash
+    payload_json: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    def payload_dump(self) -> dict[str, Any]:
+        """The payload as JSON (what the snapshot keeps of the published event)."""
+        if self.payload_json is not None:
+            return self.payload_json
+        return self.payload.model_dump(mode="json")
 
     @property
     def log_status(self) -> str:

@@ -9,6 +9,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any, NoReturn
 
 from cashroom_contracts.money import Money, minor_unit_exponent
@@ -62,6 +63,24 @@ def canonical_json(value: object) -> str:
         prepared = _prepared(value)
     except _Unusual:
         return _canonical_json(value)
+    return _encoded(prepared)
+
+
+def canonical_and_hash(record: JsonObject, spec: FieldSpec) -> tuple[str, str] | None:
+    """``canonical_json(record)`` and ``content_hash(project(record, spec))``, the record walked
+    once; None when the record needs the general path (call the two functions then)."""
+    if type(record) is not dict:
+        return None
+    try:
+        prepared = _prepared(record)
+    except (_Unusual, ValueError):
+        return None
+    assert isinstance(prepared, dict)
+    projected = {name: prepared[name] for name in _hashed_names(spec) if name in prepared}
+    return _encoded(prepared), sha256_hex(_encoded(projected))
+
+
+def _encoded(prepared: object) -> str:
     text = _ENCODER.encode(prepared)
     if _MARK_TEXT in text:
         text = _MARKED.sub(r"\1", text)
@@ -85,17 +104,64 @@ class _Unusual(Exception):
 
 
 def _number(value: Decimal) -> int | float | str:
+    try:
+        return _NUMBERS[value]  # equal Decimals have one canonical text: 82.5 == 82.50
+    except (KeyError, TypeError):  # TypeError: a signalling NaN cannot be hashed
+        pass
     text = _decimal_text(value)
+    number: int | float | str
     if "." not in text:
-        return int(text)
-    approximate = float(text)
-    if repr(approximate) == text:
-        return approximate
-    return f"{_MARK}{text}\x00"
+        number = int(text)
+    else:
+        approximate = float(text)
+        number = approximate if repr(approximate) == text else f"{_MARK}{text}\x00"
+    if len(_NUMBERS) >= _NUMBERS_KEPT:
+        _NUMBERS.clear()
+    _NUMBERS[value] = number
+    return number
+
+
+# Amounts repeat (rates, fixed fees, zeros): each Decimal value's canonical number, remembered.
+_NUMBERS: dict[Decimal, int | float | str] = {}
+_NUMBERS_KEPT = 4096
 
 
 def _prepared(value: object) -> object:
-    if value is None or isinstance(value, bool):
+    # Exact types first, by identity: most of a record is plain text, whole numbers and nulls,
+    # kept as they are without a call each. Subclasses take the general path below.
+    kind = type(value)
+    if kind is dict:
+        prepared: dict[str, object] = {}
+        for key, item in value.items():  # type: ignore[attr-defined]
+            if not isinstance(key, str) or not key.isascii():
+                raise _Unusual
+            item_kind = type(item)
+            if item_kind is str:
+                if "\x00" in item:
+                    raise _Unusual
+                prepared[key] = item
+            elif item is None or item_kind is int or item_kind is bool:
+                prepared[key] = item
+            elif item_kind is Decimal:
+                prepared[key] = _number(item)
+            else:
+                prepared[key] = _prepared(item)
+        return prepared
+    if kind is str:
+        if "\x00" in value:  # type: ignore[operator]
+            raise _Unusual
+        return value
+    if value is None or kind is bool or kind is int:
+        return value
+    if kind is Decimal:
+        return _number(value)  # type: ignore[arg-type]
+    if kind is list:
+        return [_prepared(item) for item in value]  # type: ignore[attr-defined]
+    return _prepared_other(value)
+
+
+def _prepared_other(value: object) -> object:
+    if isinstance(value, bool):
         return value
     if isinstance(value, str):
         if "\x00" in value:
@@ -108,12 +174,7 @@ def _prepared(value: object) -> object:
     if isinstance(value, float):
         return _number(Decimal(repr(value)))
     if isinstance(value, dict):
-        prepared = {}
-        for key, item in value.items():
-            if not isinstance(key, str) or not key.isascii():
-                raise _Unusual
-            prepared[key] = _prepared(item)
-        return prepared
+        return _prepared(dict(value))
     if isinstance(value, list | tuple):
         return [_prepared(item) for item in value]
     raise _Unusual
@@ -146,11 +207,12 @@ def sha256_hex(text: str) -> str:
 
 def project(record: JsonObject, spec: FieldSpec) -> dict[str, Any]:
     """The fields of ``spec`` the record has, without the bookkeeping ones (etag, updated_at)."""
-    return {
-        name: record[name]
-        for name in top_level_names(spec)
-        if name in record and name not in BOOKKEEPING_FIELDS
-    }
+    return {name: record[name] for name in _hashed_names(spec) if name in record}
+
+
+@cache
+def _hashed_names(spec: FieldSpec) -> tuple[str, ...]:
+    return tuple(name for name in top_level_names(spec) if name not in BOOKKEEPING_FIELDS)
 
 
 def content_hash(value: object) -> str:
