@@ -13,7 +13,9 @@ consumed until the last journal line is committed.
 In the same run, the same journal lines are COPYed into a table of the same shape: the most
 PostgreSQL takes on this machine, the limit beside the figure. The ledger runs in its own
 process(es), as the service does (``--processes`` of them share the consumer group, one per
-partition at most); the peak RSS reported is each ledger process's. The events are generated
+partition at most); the peak RSS reported is each ledger process's, and the CPU time the
+ledger processes spent from started to stopped (per event: steadier than the wall clock on a
+shared machine). The events are generated
 and published as a stream, before the ledger starts.
 
 ``python -m bench.bench_ledger [events] [--firms N] [--batch N] [--processes N]`` prints the
@@ -390,12 +392,16 @@ def _consumer_process(
         runtime = build_runtime(Settings(**settings))
         tune_garbage_collection()
         await runtime.start()
+        cpu_from = time.process_time()
         try:
             await asyncio.to_thread(stop.wait)
         finally:
+            cpu = time.process_time() - cpu_from
             consumed = sum(c.processed for c in runtime.consumers)
             await runtime.stop()
-        report.put({"peak_rss_mb": round(peak_rss_mb(), 1), "consumed": consumed})
+        report.put(
+            {"peak_rss_mb": round(peak_rss_mb(), 1), "consumed": consumed, "cpu_seconds": cpu}
+        )
 
     profile_to = os.environ.get("LEDGER_BENCH_PROFILE")
     if not profile_to:
@@ -495,6 +501,10 @@ async def run_async(
         "ratio_to_copy": round(lines_per_s / copy["rows_per_s"], 3),
         "peak_rss_mb_per_process": [r["peak_rss_mb"] for r in reports],
         "consumed": sum(r["consumed"] for r in reports),
+        # CPU of the ledger process(es) from started to stopped (consuming, posting, relaying):
+        # steadier than the wall-clock figure on a machine shared with other work.
+        "ledger_cpu_seconds": round(sum(r["cpu_seconds"] for r in reports), 2),
+        "ledger_cpu_us_per_event": round(sum(r["cpu_seconds"] for r in reports) / sent * 1e6),
     }
 
 
