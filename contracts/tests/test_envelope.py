@@ -79,3 +79,37 @@ def test_every_event_type_is_namespaced_by_its_topic() -> None:
     for event_type, payload_cls in registered_payloads().items():
         prefix = event_type.split(".")[0]
         assert payload_cls.topic.startswith(prefix + "."), event_type
+
+
+def test_an_event_parses_the_same_whatever_the_order_and_spacing_of_its_json() -> None:
+    event = new_event(_receipt(), firm_id="firm-a", source="cashroom/clio-connector")
+    fields = json.loads(encode_event(event))
+    data_first = {"data": fields.pop("data"), **fields}
+    for raw in (json.dumps(fields | {"data": data_first["data"]}), json.dumps(data_first)):
+        parsed = parse_event(raw)
+        assert parsed == event
+        assert isinstance(parsed.data, ClientMoneyReceived)
+
+
+def test_a_type_inside_the_data_is_not_taken_for_the_events_type() -> None:
+    # AccountUpserted has a field named "type"; written before the envelope's own type, it must
+    # not decide which contract the event is read against.
+    from cashroom_contracts.events.ledger import AccountType, AccountUpserted
+
+    nominal = AccountUpserted(
+        code="1200", name="Client bank", type=AccountType.ASSET, currency="EUR"
+    )
+    event = new_event(nominal, firm_id="firm-a", source="cashroom/ledger")
+    fields = json.loads(encode_event(event))
+    raw = json.dumps({"data": fields.pop("data"), **fields}, separators=(",", ":"))
+    assert raw.index('"type":"asset"') < raw.index('"type":"ledger.account.upserted"')
+    assert parse_event(raw) == event
+
+
+def test_a_broken_payload_in_the_form_the_bus_carries_names_the_field() -> None:
+    raw = json.loads(encode_event(new_event(_receipt(), firm_id="f", source="s")))
+    raw["data"]["amount"] = {"amount_minor": 10.5, "currency": "GBP"}
+    compact = json.dumps(raw, separators=(",", ":"), ensure_ascii=False)
+    assert compact.startswith('{"id":') and '"type":"clio.client_money.received"' in compact
+    with pytest.raises(ContractViolation, match=r"invalid clio\.client_money\.received payload"):
+        parse_event(compact.encode())

@@ -12,6 +12,7 @@ travel here: it rides in the Kafka headers (W3C ``traceparent``).
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
@@ -132,7 +133,44 @@ def encode_event(event: Envelope[Any]) -> bytes:
 
 
 def parse_event(raw: bytes | str) -> Envelope[EventPayload]:
-    """Bytes from the bus → a validated envelope with a typed payload, or ``ContractViolation``."""
+    """Bytes from the bus → a validated envelope with a typed payload, or ``ContractViolation``.
+
+    The type is read from the bytes first (``encode_event`` writes it second, after the id) and
+    the whole event validated in one pass against that type's envelope. Anything else (the
+    type elsewhere, an unknown type, an invalid event) takes the two-step path, which validates
+    the envelope and then the payload and says which of the two is wrong."""
+    data = raw.encode() if isinstance(raw, str) else raw
+    found = _TYPE.search(data, 0, _TYPE_WITHIN)
+    if found is not None:
+        typed = _typed_envelope(found.group(1))
+        if typed is not None:
+            try:
+                event = typed.model_validate_json(data)
+            except ValidationError:
+                pass  # the two-step path below says what is wrong
+            else:
+                if event.type == event.data.event_type:
+                    return event
+    return _parse_in_two_steps(data)
+
+
+_TYPE = re.compile(rb'"type":"([a-z0-9_.]+)"')
+_TYPE_WITHIN = 200  # the id (a UUID) comes first; the type is within the first bytes
+_TYPED: dict[bytes, type[Envelope[Any]]] = {}
+
+
+def _typed_envelope(name: bytes) -> type[Envelope[Any]] | None:
+    """The envelope whose ``data`` is the payload registered under ``name`` (made once)."""
+    typed = _TYPED.get(name)
+    if typed is None:
+        payload_cls = _REGISTRY.get(name.decode())
+        if payload_cls is None:
+            return None
+        typed = _TYPED[name] = Envelope[payload_cls]  # type: ignore[valid-type]
+    return typed
+
+
+def _parse_in_two_steps(raw: bytes) -> Envelope[EventPayload]:
     try:
         header = RawEnvelope.model_validate_json(raw)
     except ValidationError as error:
@@ -145,8 +183,7 @@ def parse_event(raw: bytes | str) -> Envelope[EventPayload]:
     except ValidationError as error:
         raise ContractViolation(f"invalid {header.type} payload: {_summary(error)}") from error
     fields = {name: getattr(header, name) for name in _EnvelopeFields.model_fields}
-    # Both halves are validated above; building the envelope again would validate them twice.
-    return _PARSED.model_construct(**fields, data=data)
+    return _PARSED(**fields, data=data)
 
 
 _PARSED = Envelope[EventPayload]
