@@ -232,12 +232,11 @@ def wrap(
     rollback stages the very same events."""
     if cause is None:
         return [new_event(payload, firm_id=firm_id, source=SOURCE) for payload in payloads]
-    # Consumed: the firm id and the payloads are valid already (the envelope was validated, the
-    # payloads are built by validated models), so the envelope is assembled without validating
-    # them a second time.
+    # Consumed: the payloads are built by validated models; an ``Envelope[Any]`` takes them as
+    # they are (validating its own fields is cheaper than pydantic's ``model_construct``).
     now = datetime.now(UTC)
     return [
-        AnyEnvelope.model_construct(
+        AnyEnvelope(
             id=uuid.uuid5(EVENT_ID_NAMESPACE, f"{SOURCE}|{cause.id}|{occasion}|{n}"),
             type=payload.event_type,
             source=SOURCE,

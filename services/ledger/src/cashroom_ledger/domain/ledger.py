@@ -331,8 +331,12 @@ class Ledger:
 
     def balance(self, key: BalanceKey, as_of: date | None = None) -> Money:
         """Debits less credits on ``key`` at the end of ``as_of`` (the latest, if None)."""
+        return self._money(self._minor(key, as_of))
+
+    def _minor(self, key: BalanceKey, as_of: date | None = None) -> int:
+        """``balance`` in minor units, without building a ``Money`` (the checks run it often)."""
         series = self._state.series_from(key, as_of if as_of is not None else date.max)
-        return self._money(series.as_of(as_of))
+        return series.as_of(as_of)
 
     def nominal_balance(self, code: str, as_of: date | None = None) -> Money:
         return self.balance(BalanceKey(code), as_of)
@@ -371,15 +375,14 @@ class Ledger:
     def office_balance(self, matter_id: int, as_of: date | None = None) -> Money:
         """What the client owes the firm on the matter (its office column): billed and unpaid,
         plus unbilled disbursements."""
-        codes = (
-            self.chart.code_for(AccountRole.DEBTORS_CONTROL),
-            self.chart.code_for(AccountRole.UNBILLED_DISBURSEMENTS),
-        )
-        return self._money(
-            sum(
-                self.balance(BalanceKey(c, matter_id, AccountKind.OFFICE), as_of).amount_minor
-                for c in codes
-            )
+        return self._money(self._office_minor(matter_id, as_of))
+
+    def _office_minor(self, matter_id: int, as_of: date | None = None) -> int:
+        chart = self.chart
+        debtors = chart.code_for(AccountRole.DEBTORS_CONTROL)
+        unbilled = chart.code_for(AccountRole.UNBILLED_DISBURSEMENTS)
+        return self._minor(BalanceKey(debtors, matter_id, AccountKind.OFFICE), as_of) + self._minor(
+            BalanceKey(unbilled, matter_id, AccountKind.OFFICE), as_of
         )
 
     def unbilled_disbursements(self, matter_id: int, as_of: date | None = None) -> Money:
@@ -790,9 +793,10 @@ class Ledger:
             }
         )
         for matter_id in matters:
-            owed = self.office_balance(matter_id)
+            owed_minor = self._office_minor(matter_id)
             open_id = self._state.office_credit(matter_id)
-            if owed.amount_minor < 0 and open_id is None:
+            if owed_minor < 0 and open_id is None:
+                owed = self._money(owed_minor)
                 matter = self._known_matter(matter_id)
                 record = ExceptionRecord(
                     exception_id=self._id("office_credit", submission, str(matter_id)),
@@ -812,7 +816,7 @@ class Ledger:
                 self._state.put_exception(record)
                 self._state.set_office_credit(matter_id, record.exception_id)
                 outcomes.append(ExceptionRaised(record))
-            elif owed.amount_minor >= 0 and open_id is not None:
+            elif owed_minor >= 0 and open_id is not None:
                 self._state.set_office_credit(matter_id, None)
                 how = _Resolution(
                     ExceptionResolution.FIXED_AT_SOURCE,
