@@ -15,11 +15,12 @@ PostgreSQL takes on this machine, the limit beside the figure. The ledger runs i
 process(es), as the service does (``--processes`` of them share the consumer group, one per
 partition at most); the peak RSS reported is each ledger process's, and the CPU time the
 ledger processes spent from started to stopped (per event: steadier than the wall clock on a
-shared machine). The events are generated
-and published as a stream, before the ledger starts.
+shared machine). The events are generated and published as a stream, before the ledger starts.
+Each firm's events share a partition (the key is the firm): with two or more processes, use
+enough firms that the partitions get a fair share each.
 
-``python -m bench.bench_ledger [events] [--firms N] [--batch N] [--processes N]`` prints the
-figures as JSON. With ``LEDGER_BENCH_PROFILE=path`` each ledger process runs under cProfile and
+``python -m bench.bench_ledger [events] [--firms N] [--batch N] [--processes N] [--partitions N]``
+prints the figures as JSON. With ``LEDGER_BENCH_PROFILE=path`` each ledger process runs under cProfile and
 writes its statistics to ``path.<pid>``.
 """
 
@@ -494,6 +495,7 @@ async def run_async(
         "journal_lines": expected_lines,
         "kafka_max_batch": batch,
         "processes": processes,
+        "partitions": partitions,
         "seconds": round(elapsed, 2),
         "lines_per_s": round(lines_per_s),
         "events_per_s": round(sent / elapsed) if elapsed else 0,
@@ -533,6 +535,7 @@ if __name__ == "__main__":
     arguments.add_argument("--firms", type=int, default=3)
     arguments.add_argument("--batch", type=int, default=2000, help="KAFKA_MAX_BATCH")
     arguments.add_argument("--processes", type=int, default=1, help="ledger consumer processes")
+    arguments.add_argument("--partitions", type=int, default=3, help="of clio.events.v1")
     options = arguments.parse_args()
     print(
         json.dumps(
@@ -541,6 +544,7 @@ if __name__ == "__main__":
                 firms=options.firms,
                 batch=options.batch,
                 processes=options.processes,
+                partitions=options.partitions,
             ),
             indent=2,
         )
