@@ -6,9 +6,8 @@ does not start another. What a service refuses is one clear line and exit code 1
 
 from __future__ import annotations
 
-import base64
 import io
-import secrets
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typer.testing import CliRunner
 
 from cashroom_chassis.auth import Role, issue_token
 from cashroom_cli.client import Api
-from cashroom_cli.demo import SANDBOX_CLIENT_ID, SANDBOX_CLIENT_SECRET
+from cashroom_cli.demo import sandbox_connector_env
 from cashroom_cli.flows import link_clio
 from cashroom_cli.main import app
 from cashroom_cli.stack import Stack, running_stack
@@ -43,16 +42,9 @@ def linked() -> Iterator[Linked]:
     """The four services and the sandbox's tiny firm, the firm set up in the ledger and Clio
     linked through OAuth, as `cashroom demo` leaves them."""
     probe = Stack(database_url="", kafka_bootstrap_servers="", auth_signing_key="")
-    callback = f"{probe.url_of('connector')}/clio/oauth/callback"
-    connector_env = {
-        "TOKEN_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-        "CLIO_POLL_SECONDS": "3600",  # no sync but the ones this test starts
-        "CLIO_BASE_URL": probe.url_of("sandbox"),
-        "CLIO_CLIENT_ID": SANDBOX_CLIENT_ID,
-        "CLIO_CLIENT_SECRET": SANDBOX_CLIENT_SECRET,
-        "CLIO_REDIRECT_URI": callback,
-        "CONNECTOR_PUBLIC_URL": probe.url_of("connector"),  # Clio's webhooks reach it
-    }
+    # No sync but the ones these tests (and Clio's webhooks) start.
+    connector_env = sandbox_connector_env(probe, poll_seconds="3600")
+    callback = connector_env["CLIO_REDIRECT_URI"]
     sandbox_args = ["--firm", "tiny", "--seed", "7", "--rate-limit", "off"]
     with running_stack(
         sandbox_args=[*sandbox_args, "--redirect-uri", callback],
@@ -269,3 +261,69 @@ def test_what_a_service_refuses_is_one_line(
     assert "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1, result.output
     assert expected in result.output
+
+
+def test_a_payment_that_would_overdraw_a_client_ledger_is_resolved_as_a_breach(
+    linked: Linked,
+) -> None:
+    """Clio pays 100.00 out of the client account for a matter that holds no client money. The
+    ledger holds the payment as an overdrawn-client-ledger exception (SRA 5.3) instead of
+    posting it; the cashier finds it with `cashroom exceptions list` and records it as a breach
+    with `cashroom exceptions resolve`, naming it by the first characters of its id. The
+    payment then posts as it happened: the client ledger shows -100.00."""
+    wait_until_no_sync_runs(linked)
+    assert CliRunner().invoke(app, ["sync"], env=linked.env).exit_code == 0
+    token = httpx.post(f"{linked.sandbox}/_control/tokens", json={}, timeout=10).json()
+    matters = httpx.get(
+        f"{linked.sandbox}/api/v4/matters.json",
+        params={"fields": "id", "limit": 50},
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+        timeout=10,
+    ).json()["data"]
+    empty = next(
+        m["id"]
+        for m in matters
+        if not linked.api.get(
+            "ledger", linked.api.firm_path(f"/matters/{m['id']}/balances"), role=Role.VIEWER
+        )["client_by_account"]
+    )
+    paid = httpx.post(
+        f"{linked.sandbox}/_control/trust/payments",
+        json={"matter_id": empty, "amount": "100.00", "allow_overdraw": True},
+        timeout=30,
+    )
+    assert paid.status_code < 400, paid.text
+    wait_until_no_sync_runs(linked)
+    assert CliRunner().invoke(app, ["sync"], env=linked.env).exit_code == 0
+
+    listed = CliRunner().invoke(app, ["exceptions", "list", "--format", "json"], env=linked.env)
+    assert listed.exit_code == 0, listed.output
+    held = [e for e in json.loads(listed.output) if e["matter_id"] == empty]
+    assert [(e["kind"], e["amount"], e["open"]) for e in held] == [
+        ("overdrawn_client_ledger", {"amount_minor": 10_000, "currency": "EUR"}, True)
+    ]
+    prefix = held[0]["exception_id"][:8]
+
+    resolved = CliRunner().invoke(
+        app,
+        ["exceptions", "resolve", prefix, "--as", "breach", "--reason", "paid in error; reported"],
+        env=linked.env,
+    )
+
+    assert resolved.exit_code == 0, resolved.output
+    after = linked.api.get("ledger", linked.api.firm_path("/exceptions"), params={"open": False})
+    mine = next(e for e in after if e["exception_id"] == held[0]["exception_id"])
+    assert (mine["open"], mine["resolution"], mine["resolution_reason"]) == (
+        False,
+        "recorded_as_breach",
+        "paid in error; reported",
+    )
+    balances = linked.api.get(
+        "ledger", linked.api.firm_path(f"/matters/{empty}/balances"), role=Role.VIEWER
+    )
+    assert balances["client"] == {"amount_minor": -10_000, "currency": "EUR"}
+    again = CliRunner().invoke(
+        app, ["exceptions", "resolve", prefix, "--as", "breach", "--reason", "x"], env=linked.env
+    )
+    assert again.exit_code == 1
+    assert f"no open exception '{prefix}'" in again.output

@@ -13,7 +13,7 @@ from typer.testing import CliRunner, Result
 
 from cashroom_chassis.auth import Role, verify_token
 from cashroom_cli.main import app
-from cashroom_cli.output import money_text, render_report
+from cashroom_cli.output import Format, emit, money_text, money_value, render_report
 from cashroom_cli.target import Target, load_target
 
 runner = CliRunner()
@@ -114,7 +114,9 @@ def test_a_report_prints_its_checks_and_money_in_major_units() -> None:
     console = Console(record=True, width=120)
     render_report(report, console)
     text = console.export_text()
-    assert "Trial balance — Ní Bhriain & O'Sullivan — as at 30 September 2026" in text
+    assert (
+        "Trial balance — Ní Bhriain & O'Sullivan — as at 30 September 2026 — amounts in EUR" in text
+    )
     assert "✓ Debits equal credits: debits 2,500.00 = credits 2,500.00" in text
     assert text.count("2,500.00") >= 6  # figures, check, two rows and the totals
 
@@ -312,3 +314,118 @@ def test_status_fails_only_for_a_service_that_is_not_ready(monkeypatch: pytest.M
     result = runner.invoke(app, ["status"])
     assert result.exit_code == 1
     assert "not ready: ledger" in result.output
+
+
+def test_money_given_on_the_command_line_is_minor_units_with_its_currency() -> None:
+    assert money_value("vat_amount", "12.34 EUR") == {"amount_minor": 1234, "currency": "EUR"}
+    assert money_value("amount", "GBP 1,000.5") == {"amount_minor": 100050, "currency": "GBP"}
+    assert money_value("amount", "-0.05eur") == {"amount_minor": -5, "currency": "EUR"}
+    assert money_value("amount", "1500 JPY") == {"amount_minor": 1500, "currency": "JPY"}
+    for text, problem in (
+        ("12.34", "give an amount and its currency, e.g. amount='12.34 EUR'"),
+        ("EUR 1 EUR", "give an amount and its currency"),
+        ("twelve EUR", "give an amount and its currency"),
+        ("12.345 EUR", "EUR has 2 decimal places"),
+        ("1.5 JPY", "JPY has 0 decimal places"),
+    ):
+        with pytest.raises(ValueError, match=problem):
+            money_value("amount", text)
+
+
+def test_a_resolution_amount_without_its_currency_is_refused_before_any_call() -> None:
+    line = one_line_error(runner.invoke(app, ["resolve", "7", "mark_outlay_paid", "amount=12.00"]))
+    assert (
+        line == "cashroom: amount='12.00': give an amount and its currency, e.g. amount='12.34 EUR'"
+    )
+
+
+def test_an_object_holding_lists_shows_each_list_as_a_table_with_money_in_major_units() -> None:
+    """A reconciliation's unexplained items, not JSON with minor units in a cell."""
+    console = Console(record=True, width=160)
+    emit(
+        {
+            "difference": {"amount_minor": -125000, "currency": "EUR"},
+            "can_sign": False,
+            "unexplained_items": [
+                {"on": "2024-01-24", "amount": {"amount_minor": -125000, "currency": "EUR"}},
+                {"on": "2024-02-01", "amount": {"amount_minor": 3050, "currency": "EUR"}},
+            ],
+        },
+        Format.TABLE,
+        title="Reconciliation",
+        console=console,
+    )
+    text = console.export_text()
+    assert "amount_minor" not in text
+    assert "Unexplained items (2)" in text
+    assert text.count("-1,250.00 EUR") == 2  # the difference and the first item
+    assert "30.50 EUR" in text
+    assert "can_sign" in text and "no" in text
+
+
+def test_dead_letters_are_read_from_the_running_demos_broker(
+    no_stack: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("KAFKA_BOOTSTRAP_SERVERS", raising=False)
+    line = one_line_error(runner.invoke(app, ["dlq", "list", "clio.events.v1"]))
+    assert line == (
+        "cashroom: no broker: start `cashroom demo`, or give --kafka (or KAFKA_BOOTSTRAP_SERVERS)"
+    )
+    Target(firm_id="f", extra={"kafka_bootstrap_servers": "127.0.0.1:9"}).save(no_stack)
+    line = one_line_error(runner.invoke(app, ["dlq", "list", "clio.events.v1"]))
+    assert line.startswith("cashroom: the broker at 127.0.0.1:9 did not answer: ")
+
+
+def test_a_report_written_to_a_file_needs_a_file_format() -> None:
+    line = one_line_error(runner.invoke(app, ["report", "trial-balance", "-o", "tb.txt"]))
+    assert line == "cashroom: --output writes pdf, csv or json: add --format pdf|csv|json"
+
+
+def test_an_exception_is_resolved_as_a_breach_or_as_fixed_with_a_reason() -> None:
+    line = one_line_error(
+        runner.invoke(app, ["exceptions", "resolve", "3f2a", "--as", "ignored", "--reason", "x"])
+    )
+    assert line == "cashroom: --as 'ignored': choose breach or fixed"
+    line = one_line_error(
+        runner.invoke(app, ["exceptions", "resolve", "3f2a", "--as", "breach", "--reason", " "])
+    )
+    assert line == "cashroom: --reason: say why (it is kept in the audit trail)"
+
+
+STOPPER = """
+import os, signal, sys, time
+from cashroom_cli.demo import stop_on_signals
+signal.signal(signal.SIGINT, signal.SIG_IGN)  # as a shell leaves a job it starts with &
+stop_on_signals()
+try:
+    os.kill(os.getpid(), getattr(signal, sys.argv[1]))
+    time.sleep(10)
+except KeyboardInterrupt:
+    os.kill(os.getpid(), signal.SIGTERM)  # a second signal while stopping is ignored
+    print("stopping in order")
+"""
+
+
+@pytest.mark.parametrize("name", ["SIGINT", "SIGTERM"])
+def test_the_demo_stops_in_order_on_ctrl_c_or_sigterm_even_started_in_the_background(
+    name: str,
+) -> None:
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-c", STOPPER, name], capture_output=True, text=True, timeout=60
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, "stopping in order"), done.stderr
+
+
+def test_the_stack_file_is_removed_when_its_demo_stops(tmp_path: Path) -> None:
+    from cashroom_cli.demo import _forgotten_when_stopped
+
+    mine = Target(firm_id="mine").save(tmp_path / "stack.json")
+    with _forgotten_when_stopped(mine):
+        assert mine.exists()
+    assert not mine.exists()
+
+    with _forgotten_when_stopped(Target(firm_id="mine").save(mine)):
+        Target(firm_id="a later demo").save(mine)
+    assert json.loads(mine.read_text())["firm_id"] == "a later demo"

@@ -18,11 +18,15 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import secrets
+import signal
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import httpx
@@ -46,6 +50,7 @@ def run_demo(
     real_clio = os.environ.get("CLIO_BASE_URL")
     firm_id = os.environ.get("CASHROOM_FIRM", "demo-firm")
     began = time.monotonic()
+    stop_on_signals()
     console.rule("[bold]Cashroom demo")
     console.print(
         "Starting PostgreSQL, the broker, "
@@ -101,11 +106,14 @@ def run_demo(
             firm_id=firm_id,
             urls={spec: service.url for spec, service in stack.services.items()},
             signing_key=stack.auth_signing_key,
-            extra={"sandbox_url": stack.url_of("sandbox") if sandbox_args else ""},
+            extra={
+                "sandbox_url": stack.url_of("sandbox") if sandbox_args else "",
+                "kafka_bootstrap_servers": stack.kafka_bootstrap_servers,
+            },
         )
         stack_file = target.save()
         console.print(f"Ready in {ready:.1f}s. The CLI in another terminal uses {stack_file}.")
-        with Api(target) as client:
+        with Api(target) as client, _forgotten_when_stopped(stack_file):
             firm_name = _firm_name(stack) if sandbox_args else firm_id
             _set_up_firm(client, console, jurisdiction=jurisdiction, firm_name=firm_name)
             console.rule("Link Clio")
@@ -193,6 +201,34 @@ def run_demo(
                 time.sleep(1)
         except KeyboardInterrupt:
             console.print("Stopping ...")
+
+
+def stop_on_signals() -> None:
+    """Ctrl-C (SIGINT) and SIGTERM both stop everything in order: the services first, then the
+    broker and PostgreSQL, whose scratch folders go with them. A shell that starts the demo in
+    the background leaves SIGINT ignored; it is taken back here, so ``kill -INT`` works too.
+    A second signal while stopping is ignored: stopping is already under way."""
+
+    def interrupt(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, interrupt)
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+@contextlib.contextmanager
+def _forgotten_when_stopped(stack_file: Path) -> Iterator[None]:
+    """The stack file names this demo's services while they run, and is removed when they stop
+    (unless another demo has written its own since), so no command talks to dead ports."""
+    written = stack_file.read_text()
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError):
+            if stack_file.read_text() == written:
+                stack_file.unlink()
 
 
 def _firm_name(stack: Stack) -> str:

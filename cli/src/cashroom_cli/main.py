@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 import os
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -19,7 +20,7 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer's own
 
 from cashroom_chassis.auth import Role, issue_token
 from cashroom_cli.client import Api, ServiceError
-from cashroom_cli.output import Format, emit, is_report, render_report
+from cashroom_cli.output import Format, emit, is_report, money_value, render_report
 from cashroom_cli.target import SERVICES, TargetError, load_target
 
 P = ParamSpec("P")
@@ -135,8 +136,26 @@ def token(
 dlq_app = typer.Typer(no_args_is_help=True, help="Dead letters: events that failed, and why.")
 app.add_typer(dlq_app, name="dlq")
 KafkaOption = Annotated[
-    str, typer.Option("--kafka", envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka bootstrap servers.")
+    str | None,
+    typer.Option(
+        "--kafka",
+        envvar="KAFKA_BOOTSTRAP_SERVERS",
+        help="Kafka bootstrap servers (default: the running `cashroom demo`'s broker).",
+    ),
 ]
+
+
+def _broker(kafka: str | None) -> str:
+    """The broker named on the command line or in KAFKA_BOOTSTRAP_SERVERS, else the one the
+    running `cashroom demo` wrote to its stack file."""
+    if kafka:
+        return kafka
+    known = load_target().extra.get("kafka_bootstrap_servers")
+    if not known:
+        raise TargetError(
+            "no broker: start `cashroom demo`, or give --kafka (or KAFKA_BOOTSTRAP_SERVERS)"
+        )
+    return known
 
 
 def _quiet_kafka_client() -> None:
@@ -156,7 +175,7 @@ def _broker_unreachable(kafka: str, error: Exception) -> ServiceError:
 @handles_errors
 def dlq_list(
     topic: Annotated[str, typer.Argument(help="e.g. clio.events.v1 (its .dlq twin is read)")],
-    kafka: KafkaOption = "127.0.0.1:9092",
+    kafka: KafkaOption = None,
     limit: Annotated[int, typer.Option(min=1)] = 100,
 ) -> None:
     """List the dead letters of a topic with their errors."""
@@ -166,6 +185,7 @@ def dlq_list(
 
     from cashroom_chassis.dead_letters import list_dead_letters
 
+    kafka = _broker(kafka)
     _quiet_kafka_client()
     try:
         letters = asyncio.run(list_dead_letters(kafka, topic, limit=limit))
@@ -190,7 +210,7 @@ def dlq_list(
 def dlq_replay(
     topic: Annotated[str, typer.Argument(help="e.g. clio.events.v1")],
     offsets: Annotated[list[str], typer.Argument(help="PARTITION:OFFSET of each letter to replay")],
-    kafka: KafkaOption = "127.0.0.1:9092",
+    kafka: KafkaOption = None,
 ) -> None:
     """Send dead letters back to their original topic (after fixing their cause)."""
     import asyncio
@@ -199,6 +219,7 @@ def dlq_replay(
 
     from cashroom_chassis.dead_letters import list_dead_letters, replay
 
+    kafka = _broker(kafka)
     _quiet_kafka_client()
     try:
         letters = asyncio.run(list_dead_letters(kafka, topic, limit=100_000))
@@ -317,6 +338,7 @@ def log(
 
 
 RESOLUTIONS = ("choose_vat_treatment", "mark_outlay_paid", "retry")
+MONEY_OPTIONS = ("vat_amount", "amount")
 
 
 @app.command()
@@ -329,7 +351,17 @@ def resolve(
     ] = None,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
-    """Resolve a flagged sync-log line; the corrected posting flows on to the ledger."""
+    """Resolve a flagged sync-log line; the corrected posting flows on to the ledger.
+
+    \b
+    choose_vat_treatment vat_treatment=outside_scope|exempt|zero_rated|standard
+        [vat_rate_basis_points=2300]  (standard needs the rate: 2300 = 23%, 2000 = 20%)
+        [vat_amount="12.34 EUR"]      (the VAT on the supplier's invoice, if not the rate's)
+    mark_outlay_paid bank_account_id=ID paid_on=YYYY-MM-DD [amount="123.45 EUR"]
+    retry                             (post it again after fixing it in Clio)
+
+    A posting the ledger holds (an overdrawn client ledger) is an exception, not a flag:
+    `cashroom exceptions` lists and resolves those."""
     if action not in RESOLUTIONS:
         raise ValueError(f"unknown action {action!r}; choose one of: {', '.join(RESOLUTIONS)}")
     body: dict[str, Any] = {"action": action}
@@ -337,7 +369,7 @@ def resolve(
         name, sep, raw = pair.partition("=")
         if not sep:
             raise ValueError(f"expected NAME=VALUE, got {pair!r}")
-        body[name] = _setting_value(raw)
+        body[name] = money_value(name, raw) if name in MONEY_OPTIONS else _setting_value(raw)
     with api() as client:
         emit(
             client.send(
@@ -349,6 +381,100 @@ def resolve(
             ),
             fmt,
             title=f"Line {line}",
+        )
+
+
+# --- Ledger exceptions -----------------------------------------------------------------------
+
+exceptions_app = typer.Typer(
+    no_args_is_help=True,
+    help="The ledger's exceptions: postings it holds (a client ledger they would overdraw, a "
+    "transfer beyond a bill) and states it reports, and their resolution.",
+)
+app.add_typer(exceptions_app, name="exceptions")
+
+EXCEPTION_RESOLUTIONS = {"breach": "recorded_as_breach", "fixed": "fixed_at_source"}
+EXCEPTION_COLUMNS = (
+    "exception_id",
+    "kind",
+    "matter_id",
+    "raised_on",
+    "amount",
+    "detail",
+    "blocking",
+    "open",
+    "resolution",
+    "resolved_by",
+    "resolution_reason",
+)
+
+
+@exceptions_app.command("list")
+@handles_errors
+def exceptions_list(
+    all_: Annotated[bool, typer.Option("--all", help="Resolved ones too.")] = False,
+    limit: Annotated[int, typer.Option(min=1, max=5000)] = 1000,
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """The ledger's exceptions, open ones only unless --all."""
+    with api() as client:
+        found = client.get(
+            "ledger",
+            client.firm_path("/exceptions"),
+            role=Role.VIEWER,
+            params={"open": not all_, "limit": limit},
+        )
+    rows = [{column: row.get(column) for column in EXCEPTION_COLUMNS} for row in found]
+    emit(rows, fmt, title=f"{len(rows)} {'' if all_ else 'open '}exception(s)")
+
+
+@exceptions_app.command("resolve")
+@handles_errors
+def exceptions_resolve(
+    exception: Annotated[str, typer.Argument(help="The exception's id, or its first characters")],
+    how: Annotated[
+        str,
+        typer.Option(
+            "--as",
+            help="breach: post it as it happened and enter it in the breach register; "
+            "fixed: it was corrected at source (in Clio), try the posting again",
+        ),
+    ],
+    reason: Annotated[str, typer.Option(help="Why (kept in the audit trail)")],
+    fmt: FormatOption = Format.TABLE,
+) -> None:
+    """Resolve an open exception, with the reason (SRA 5.3: a cashier decides, and says why)."""
+    resolution = EXCEPTION_RESOLUTIONS.get(how)
+    if resolution is None:
+        raise ValueError(f"--as {how!r}: choose breach or fixed")
+    if not reason.strip():
+        raise ValueError("--reason: say why (it is kept in the audit trail)")
+    with api() as client:
+        open_ones = client.get(
+            "ledger",
+            client.firm_path("/exceptions"),
+            role=Role.VIEWER,
+            params={"open": True, "limit": 5000},
+        )
+        matches = [e for e in open_ones if str(e["exception_id"]).startswith(exception.lower())]
+        if not matches:
+            raise ValueError(f"no open exception {exception!r} (`cashroom exceptions list`)")
+        if len(matches) > 1:
+            raise ValueError(
+                f"{exception!r} names {len(matches)} open exceptions: give more of its id"
+            )
+        exception_id = matches[0]["exception_id"]
+        resolved = client.send(
+            "ledger",
+            "POST",
+            client.firm_path(f"/exceptions/{exception_id}/resolve"),
+            json={"resolution": resolution, "reason": reason},
+            role=Role.CASHIER,
+        )
+        emit(
+            {column: resolved.get(column) for column in EXCEPTION_COLUMNS},
+            fmt,
+            title=f"Exception {exception_id}",
         )
 
 
@@ -382,7 +508,9 @@ def report(
     date_from: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD")] = None,
     fmt: Annotated[str, typer.Option("--format", "-f", help="table, json, csv or pdf")] = "table",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File for pdf/csv")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File for pdf, csv or json")
+    ] = None,
 ) -> None:
     """Any report of the reporting service, as a table, JSON, CSV or PDF."""
     path = REPORTS.get(name)
@@ -395,6 +523,8 @@ def report(
             _iso_date(label, value)
     if fmt not in REPORT_FORMATS:
         raise ValueError(f"--format {fmt!r}: choose one of {', '.join(REPORT_FORMATS)}")
+    if output is not None and fmt == "table":
+        raise ValueError("--output writes pdf, csv or json: add --format pdf|csv|json")
     params = {"as_of": as_of, "from": date_from, "to": date_to}
     with api() as client:
         if fmt in {"pdf", "csv"}:
@@ -413,7 +543,10 @@ def report(
             console.print(f"wrote {target}")
             return
         data = client.get("reporting", client.firm_path(path), role=Role.VIEWER, params=params)
-        if fmt == "table" and is_report(data):
+        if output is not None:
+            output.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+            console.print(f"wrote {output}")
+        elif fmt == "table" and is_report(data):
             render_report(data, console)
         else:
             emit(data, Format(fmt), title=name.replace("-", " ").capitalize())

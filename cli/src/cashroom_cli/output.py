@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import sys
 from decimal import Decimal
 from enum import StrEnum
@@ -30,6 +31,27 @@ def money_text(value: dict[str, Any]) -> str:
     exponent = minor_unit_exponent(value["currency"])
     amount = Decimal(int(value["amount_minor"])).scaleb(-exponent)
     return f"{amount:,.{exponent}f} {value['currency']}"
+
+
+_MONEY_TEXT = re.compile(r"^\s*(?:([A-Za-z]{3})\s*)?(-?[\d,]*\.?\d+)\s*(?:([A-Za-z]{3}))?\s*$")
+
+
+def money_value(name: str, text: str) -> dict[str, Any]:
+    """``12.34 EUR`` (or ``EUR 12.34``) as the services' money: integer minor units and the
+    currency. The currency must be said, and the amount must fit its minor unit."""
+    found = _MONEY_TEXT.match(text)
+    currency = found and (found.group(1) or found.group(3))
+    if not found or not currency or (found.group(1) and found.group(3)):
+        raise ValueError(
+            f"{name}={text!r}: give an amount and its currency, e.g. {name}='12.34 EUR'"
+        )
+    currency = currency.upper()
+    exponent = minor_unit_exponent(currency)
+    amount = Decimal(found.group(2).replace(",", ""))
+    minor = amount.scaleb(exponent)
+    if minor != minor.to_integral_value():
+        raise ValueError(f"{name}={text!r}: {currency} has {exponent} decimal places")
+    return {"amount_minor": int(minor), "currency": currency}
 
 
 def cell(value: Any) -> str:
@@ -75,12 +97,34 @@ def emit(
             writer.writerow([cell(row.get(c)) for c in columns])
         sys.stdout.write(buffer.getvalue())
         return
+    console = console or Console()
+    nested = _nested_lists(data) if rows and set(rows[0]) == {"field", "value"} else {}
+    if nested:  # an object holding lists of objects: its fields, then each list as a table
+        rows = [row for row in rows if row["field"] not in nested]
+        columns = ["field", "value"]
     table = Table(title=title, show_lines=False)
     for column in columns:
         table.add_column(column.replace("_", " "), overflow="fold")
     for row in rows:
         table.add_row(*[cell(row.get(c)) for c in columns])
-    (console or Console()).print(table)
+    console.print(table)
+    for key, items in nested.items():
+        emit(
+            items,
+            fmt,
+            title=f"{key.replace('_', ' ').capitalize()} ({len(items)})",
+            console=console,
+        )
+
+
+def _nested_lists(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The fields of an object that are lists of objects (a reconciliation's unexplained
+    items): shown as tables of their own rather than as JSON in a cell."""
+    return {
+        key: value
+        for key, value in data.items()
+        if isinstance(value, list) and value and all(isinstance(v, dict) for v in value)
+    }
 
 
 def _minor(amount: Any, currency: str) -> str:
@@ -108,7 +152,10 @@ def render_report(
     currency, negative figures shown with a minus)."""
     currency = str(data.get("currency") or "EUR")
     firm = (data.get("firm") or {}).get("name", "")
-    console.rule(f"[bold]{data.get('title')}[/bold] — {firm} — {data.get('period', '')}")
+    console.rule(
+        f"[bold]{data.get('title')}[/bold] — {firm} — {data.get('period', '')}"
+        f" — amounts in {currency}"
+    )
     labels = data.get("figure_labels") or {}
     kinds = data.get("figure_kinds")
     figures = data.get("figures") or {}
