@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import uuid
@@ -63,10 +64,16 @@ def outbox_rows(events: Iterable[Envelope[Any]]) -> list[tuple[uuid.UUID, str, s
             event.data.topic,
             event.firm_id,
             encode_event(event),
-            f'{opening}"event_type": {json.dumps(event.type)}}}',
+            f'{opening}"event_type": {_json_string(event.type)}}}',
         )
         for event in events
     ]
+
+
+@functools.lru_cache(maxsize=256)
+def _json_string(value: str) -> str:
+    """``value`` as a JSON string (the few event types, each written once)."""
+    return json.dumps(value)
 
 
 async def add_to_outbox(session: AsyncSession, events: Iterable[Envelope[Any]]) -> int:
