@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from functools import cache
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any, NoReturn
 
 from cashroom_contracts.money import Money, minor_unit_exponent
@@ -81,7 +82,7 @@ def canonical_and_hash(record: JsonObject, spec: FieldSpec) -> tuple[str, str] |
 
 
 def _encoded(prepared: object) -> str:
-    text = _ENCODER.encode(prepared)
+    text = "".join(_encode(prepared, 0)) if _encode is not None else _ENCODER.encode(prepared)
     if _MARK_TEXT in text:
         text = _MARKED.sub(r"\1", text)
     return text
@@ -93,6 +94,19 @@ def _encoded(prepared: object) -> str:
 # containers) takes the plain recursive path, which gives the same text.
 _ENCODER = json.JSONEncoder(
     ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+)
+
+
+# The same encoder made once (JSONEncoder.encode makes it at every call). No cycle check: a
+# prepared value is a fresh tree.
+def _not_json(value: object) -> NoReturn:
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+_encode = (
+    c_make_encoder(None, _not_json, encode_basestring, None, ":", ",", True, False, False)
+    if c_make_encoder is not None
+    else None
 )
 _MARK = "\x00#"
 _MARK_TEXT = "\\u0000#"
@@ -121,6 +135,10 @@ def _number(value: Decimal) -> int | float | str:
     return number
 
 
+# Keys known to be ASCII text (field names: a small vocabulary).
+_TEXT_KEYS: set[str] = set()
+_KEYS_KEPT = 4096
+
 # Amounts repeat (rates, fixed fees, zeros): each Decimal value's canonical number, remembered.
 _NUMBERS: dict[Decimal, int | float | str] = {}
 _NUMBERS_KEPT = 4096
@@ -133,8 +151,11 @@ def _prepared(value: object) -> object:
     if kind is dict:
         prepared: dict[str, object] = {}
         for key, item in value.items():  # type: ignore[attr-defined]
-            if not isinstance(key, str) or not key.isascii():
-                raise _Unusual
+            if key not in _TEXT_KEYS:
+                if not isinstance(key, str) or not key.isascii():
+                    raise _Unusual
+                if len(_TEXT_KEYS) < _KEYS_KEPT:
+                    _TEXT_KEYS.add(key)
             item_kind = type(item)
             if item_kind is str:
                 if "\x00" in item:
