@@ -587,7 +587,13 @@ async def measure(
             autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
             await autocommit.execute(text("VACUUM (ANALYZE)"))
         async with db.transaction() as session:
-            for table in ("account_daily", "matter_daily", "ledger_items", "matter_balances"):
+            for table in (
+                "account_daily",
+                "account_monthly",
+                "matter_daily",
+                "ledger_items",
+                "matter_balances",
+            ):
                 count = await session.scalar(text(f"SELECT COUNT(*) FROM {table}"))
                 result[f"rows_{table}"] = int(count or 0)
 
