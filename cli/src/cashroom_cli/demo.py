@@ -200,7 +200,7 @@ def run_demo(
             while True:
                 time.sleep(1)
         except KeyboardInterrupt:
-            console.print("Stopping ...")
+            console.print(f"Stopping ... (the logs stay in {stack.log_dir})")
 
 
 def stop_on_signals() -> None:
