@@ -468,6 +468,8 @@ async def run_async(
             postgres.plain_url, server_settings={"search_path": "ledger"}
         )
         count = "SELECT count(*) FROM journal_lines WHERE firm_id = ANY($1::text[])"
+        postmaster = _postmaster_pid(postgres)
+        postgres_cpu_from = _group_cpu_seconds(postmaster)
         for worker in workers:
             worker.start()
         started: float | None = None
@@ -486,6 +488,7 @@ async def run_async(
             reports = [report.get(timeout=120) for _ in workers]
             for worker in workers:
                 worker.join(timeout=60)
+        postgres_cpu = _group_cpu_seconds(postmaster) - postgres_cpu_from
         copy = await _copy_same_lines(postgres.plain_url, connection, firm_ids)
         await connection.close()
     lines_per_s = expected_lines / elapsed if elapsed else 0.0
@@ -507,7 +510,35 @@ async def run_async(
         # steadier than the wall-clock figure on a machine shared with other work.
         "ledger_cpu_seconds": round(sum(r["cpu_seconds"] for r in reports), 2),
         "ledger_cpu_us_per_event": round(sum(r["cpu_seconds"] for r in reports) / sent * 1e6),
+        # PostgreSQL's CPU over the same span (every process of the server).
+        "postgres_cpu_us_per_event": round(postgres_cpu / sent * 1e6),
     }
+
+
+def _postmaster_pid(postgres: EmbeddedPostgres) -> int:
+    assert postgres.data_dir is not None
+    return int((postgres.data_dir / "postmaster.pid").read_text().split()[0])
+
+
+def _group_cpu_seconds(leader: int) -> float:
+    """CPU time (user + system) of the processes in ``leader``'s process group, with the children
+    the leader has reaped (PostgreSQL's backends that ended)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rpartition(")")[2].split()
+        except OSError:
+            continue  # ended meanwhile
+        # After the name: state, ppid, pgrp, ... utime (12th), stime, cutime, cstime.
+        if int(fields[2]) != leader:
+            continue
+        total += int(fields[11]) + int(fields[12])
+        if int(entry) == leader:
+            total += int(fields[13]) + int(fields[14])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 async def _copy_same_lines(
