@@ -34,6 +34,7 @@ from clio_connector.domain.settings import (
     KnownBankAccount,
     SyncSettings,
 )
+from clio_connector.domain.sync_rules import event_amount
 
 FIRM = "firm-kelly"
 OFFICE_ACCOUNT = 7002
@@ -85,6 +86,20 @@ def flagged(outcome: object, reason: FlagReason) -> Flagged:
     assert isinstance(outcome, Flagged), outcome
     assert outcome.reason is reason, outcome.detail
     return outcome
+
+
+class TestTheMoneyAnEntryMoves:
+    def test_is_its_value_or_its_net_plus_vat_for_subclasses_too(self) -> None:
+        work = published(normalise_activity(time_entry(), SETTINGS, firm_id=FIRM)).payload
+        paid = published(normalise_activity(search_fee(), SETTINGS, firm_id=FIRM)).payload
+        assert event_amount(work) == Money.of("300.00", "EUR")
+        assert event_amount(paid) == Money.of("150.00", "EUR")  # outside scope: no VAT
+
+        class LaterWork(type(work)):  # type: ignore[misc]
+            pass
+
+        later = LaterWork.model_validate(work.model_dump())
+        assert event_amount(later) == Money.of("300.00", "EUR")  # read by kind, not exact type
 
 
 class TestDisbursementsWithAVendor:
