@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Collection, Sequence
 from pathlib import Path
 from typing import Any
@@ -149,8 +150,9 @@ def create_app(runtime: Runtime, *, title: str, version: str = "0.1.0") -> FastA
     app.state.auth_signing_key = runtime.settings.auth_signing_key.get_secret_value()
 
     @app.get("/health", tags=["operations"], summary="The process is alive")
-    async def health() -> dict[str, str]:
-        return {"status": "ok", "service": runtime.settings.service_name}
+    async def health() -> dict[str, str | int]:
+        # The pid lets whoever started the process tell it from another one on the same port.
+        return {"status": "ok", "service": runtime.settings.service_name, "pid": os.getpid()}
 
     @app.get("/ready", tags=["operations"], summary="Database reachable, consumers running")
     async def ready() -> JSONResponse:

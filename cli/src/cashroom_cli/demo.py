@@ -98,9 +98,12 @@ def run_demo(
         }
     connector_env["CONNECTOR_PUBLIC_URL"] = connector_url
 
-    with running_stack(
-        sandbox_args=sandbox_args, service_env={"connector": connector_env}, ports=probe.ports
-    ) as stack:
+    with (
+        running_stack(
+            sandbox_args=sandbox_args, service_env={"connector": connector_env}, ports=probe.ports
+        ) as stack,
+        contextlib.ExitStack() as while_running,
+    ):
         ready = time.monotonic() - began
         target = Target(
             firm_id=firm_id,
@@ -113,7 +116,8 @@ def run_demo(
         )
         stack_file = target.save()
         console.print(f"Ready in {ready:.1f}s. The CLI in another terminal uses {stack_file}.")
-        with Api(target) as client, _forgotten_when_stopped(stack_file):
+        while_running.enter_context(_forgotten_when_stopped(stack_file))
+        with Api(target) as client:
             firm_name = _firm_name(stack) if sandbox_args else firm_id
             _set_up_firm(client, console, jurisdiction=jurisdiction, firm_name=firm_name)
             console.rule("Link Clio")
@@ -330,6 +334,7 @@ def _reconcile_from_sandbox(client: Api, console: Console, stack: Stack) -> None
     answer = httpx.post(f"{sandbox}/_control/statements", json={"dir": str(folder)}, timeout=120)
     if answer.status_code >= 400:
         raise ServiceError(f"the sandbox could not write statements: {answer.text[:300]}")
+    console.print(f"The bank's statements are in {folder} (`cashroom bank import` takes them).")
     last: dict[int, dict[str, Any]] = {}
     for item in answer.json()["statements"]:
         path = Path(item["path"])

@@ -52,8 +52,16 @@ class Stack:
     auth_signing_key: str
     services: dict[str, RunningService] = field(default_factory=dict)
     ports: dict[str, int] = field(default_factory=dict)
-    log_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="cashroom-logs-")))
     sandbox: subprocess.Popen[bytes] | None = None
+    _log_dir: Path | None = None
+
+    @property
+    def log_dir(self) -> Path:
+        """Where the processes' logs go: made when the first one starts (a stack used only to
+        choose ports leaves no folder behind), kept after the stack stops, to be read."""
+        if self._log_dir is None:
+            self._log_dir = Path(tempfile.mkdtemp(prefix="cashroom-logs-"))
+        return self._log_dir
 
     def url_of(self, name: str) -> str:
         """The URL a service will listen on (its port is chosen before any service starts, so
@@ -100,12 +108,23 @@ class Stack:
                         f"{name} exited with {service.process.returncode}: "
                         f"{_last_line(service.log_path)} (its log: {service.log_path})"
                     )
-                with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"{service.url}/ready", timeout=2).status_code == 200:
-                        del pending[name]
+                if self._answers_as_itself(service):
+                    del pending[name]
             if time.monotonic() > deadline:
                 raise TimeoutError(f"not ready after {timeout}s: {', '.join(pending)}")
             time.sleep(0.2)
+
+    @staticmethod
+    def _answers_as_itself(service: RunningService) -> bool:
+        """Ready, and the process answering is the one started: a port chosen free can be taken
+        by another program before the service binds it (the service then exits, and the other
+        program's answer must not pass for its own)."""
+        with contextlib.suppress(httpx.HTTPError, ValueError):
+            health = httpx.get(f"{service.url}/health", timeout=2).json()
+            if health.get("pid") != service.process.pid:
+                return False
+            return httpx.get(f"{service.url}/ready", timeout=2).status_code == 200
+        return False
 
     def start_sandbox(self, args: list[str], *, timeout: float = 120) -> str:
         """The Clio API v4 sandbox as its own process; returns its base URL once it answers."""
