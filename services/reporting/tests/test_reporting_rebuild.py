@@ -147,8 +147,12 @@ async def test_a_rebuild_from_the_topics_gives_identical_reports_and_aggregates(
         await _produce(settings, firm, [envelope(firm, receipt, 99)])
 
         async def walsh_restored() -> bool:
+            # The books no longer show Walsh overdrawn (the breach register still lists the
+            # ledger while the scenario's exception on it is open: the ledger holds such a
+            # payment until a cashier resolves it).
             report = await http.get(
-                f"/firms/{firm}/reports/breach-register", params={"as_of": before_day.isoformat()}
+                f"/firms/{firm}/reports/client-ledger-balances",
+                params={"as_of": before_day.isoformat()},
             )
             return bool(report.json()["figures"]["overdrawn_count"] == 0)
 

@@ -480,6 +480,9 @@ def dormant_balances(
     )
 
 
+OVERDRAWN_CLIENT_LEDGER = "overdrawn_client_ledger"  # the ledger's exception kind
+
+
 def breach_register(
     header: Header,
     consistency: Consistency,
@@ -503,8 +506,38 @@ def breach_register(
                     "client_balance": c.client,
                     "shortfall": -c.client,
                     "last_movement_on": c.last_movement_on,
+                    "status": "posted",
                 }
             )
+    # A payment that would overdraw a client ledger is held by the ledger until a cashier
+    # resolves it, so the books do not show the ledger overdrawn; the money has left the bank
+    # all the same (SRA 5.3), so the ledger is listed here with the shortfall the ledger named.
+    posted = {c.matter_id: c for c in columns}
+    listed = {c.matter_id for c in columns if c.client < 0}
+    held_shortfall = 0
+    for e in exceptions:
+        if (
+            e.kind == OVERDRAWN_CLIENT_LEDGER
+            and e.resolution is None
+            and e.matter_id is not None
+            and e.matter_id not in listed
+            and e.amount
+        ):
+            listed.add(e.matter_id)
+            held_shortfall += e.amount
+            info = _info(infos, e.matter_id)
+            books = posted.get(e.matter_id)
+            overdrawn.append(
+                {
+                    "client_name": info.client_name,
+                    "matter_ref": info.reference,
+                    "client_balance": books.client if books else 0,
+                    "shortfall": e.amount,
+                    "last_movement_on": books.last_movement_on if books else None,
+                    "status": "held: not posted until resolved (cashroom exceptions)",
+                }
+            )
+    shortfall = sum(-c.client for c in columns if c.client < 0) + held_shortfall
     exception_rows: list[Row] = []
     unresolved = 0
     for e in exceptions:
@@ -568,6 +601,7 @@ def breach_register(
                     Col("client_balance", "Client balance", M),
                     Col("shortfall", "Shortfall", M),
                     Col("last_movement_on", "Last movement", Kind.DATE),
+                    Col("status", "Payment", width=1.6),
                 ],
                 overdrawn,
             ),
@@ -614,7 +648,7 @@ def breach_register(
         ],
         [
             Figure("overdrawn_count", "Overdrawn client ledgers", len(overdrawn), Kind.INT),
-            Figure("shortfall", "Total shortfall", sum(-c.client for c in columns if c.client < 0)),
+            Figure("shortfall", "Total shortfall", shortfall),
             Figure("unresolved_exceptions", "Unresolved exceptions", unresolved, Kind.INT),
             Figure("late_reconciliations", "Late reconciliations", len(late), Kind.INT),
             Figure(
