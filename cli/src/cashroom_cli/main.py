@@ -503,7 +503,12 @@ REPORT_FORMATS = ("table", "json", "csv", "pdf")
 @app.command()
 @handles_errors
 def report(
-    name: Annotated[str, typer.Argument(help=", ".join([*REPORTS, "matter-ledger/MATTER_ID"]))],
+    name: Annotated[
+        str,
+        typer.Argument(
+            help=", ".join([*REPORTS, "matter-ledger/MATTER (its Clio id or reference)"])
+        ),
+    ],
     as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD")] = None,
     date_from: Annotated[str | None, typer.Option("--from", help="YYYY-MM-DD")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="YYYY-MM-DD")] = None,

@@ -60,7 +60,7 @@ async def http(infrastructure: Infrastructure) -> AsyncIterator[tuple[str, httpx
         ("trial-balance", {"currency": "usd"}, 422, "not an ISO 4217 code"),
         ("trial-balance", {"currency": "USD"}, 422, "has no postings in USD"),
         ("matter-ledger/999", {}, 404, "has no matter 999"),
-        ("matter-ledger/abc", {}, 422, "is not a matter id"),
+        ("matter-ledger/abc", {}, 404, "has no matter with reference 'abc'"),
         (
             "nominal-ledger/7777",
             {"from": "2025-01-01", "to": "2025-03-31"},

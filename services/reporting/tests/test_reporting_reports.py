@@ -148,6 +148,16 @@ async def test_matter_ledger_card_runs_office_and_client_balances(scenario: Scen
     assert card["figures"]["outstanding_bills"] == 30000
 
 
+async def test_a_matter_ledger_card_is_found_by_the_reference_the_reports_show(
+    scenario: Scenario,
+) -> None:
+    period = {"from": "2025-01-01", "to": "2025-03-31"}
+    by_reference = await scenario.get("matter-ledger/00501-ONeill", **period)
+    by_id = await scenario.get("matter-ledger/501", **period)
+    assert by_reference["sections"] == by_id["sections"]
+    assert by_reference["figures"]["outstanding_bills"] == 30000
+
+
 async def test_aged_debtors_follow_each_payment_to_its_bill_and_tie_to_debtors_control(
     scenario: Scenario,
 ) -> None:

@@ -226,10 +226,11 @@ def build_router(
             ),
         )
 
-    @router.get("/reports/matter-ledger/{matter_id}", summary="Matter ledger card")
-    async def matter_ledger(firm_id: str, matter_id: str, request: Request, _: Viewer) -> Response:
-        if not matter_id.isdigit():
-            raise reports.Invalid(f"matter {matter_id!r} is not a matter id (a whole number)")
+    @router.get(
+        "/reports/matter-ledger/{matter}",
+        summary="Matter ledger card (the matter by its Clio id or its reference)",
+    )
+    async def matter_ledger(firm_id: str, matter: str, request: Request, _: Viewer) -> Response:
         return await serve(
             request,
             {"from", "to"},
@@ -237,7 +238,7 @@ def build_router(
                 s,
                 firm_id,
                 _currency(p),
-                int(matter_id),
+                matter,
                 _date(p, "from", date(1900, 1, 1)),
                 _date(p, "to", _today()),
             ),

@@ -179,14 +179,25 @@ async def matter_ledger(
     session: AsyncSession,
     firm_id: str,
     currency: str | None,
-    matter_id: int,
+    matter: str,
     start: date,
     end: date,
 ) -> Report:
+    """One matter's ledger card; the matter named by its Clio id or by its reference as the
+    reports show it (``00097-Tír``)."""
     _check_period(start, end)
     ctx = await context(session, firm_id, currency)
-    if not await queries.matter_exists(session, firm_id, matter_id):
-        raise NotFound(f"firm {firm_id!r} has no matter {matter_id}")
+    if matter.isdigit():
+        matter_id = int(matter)
+        if not await queries.matter_exists(session, firm_id, matter_id):
+            raise NotFound(f"firm {firm_id!r} has no matter {matter_id}")
+    else:
+        found = await queries.matter_ids_with_reference(session, firm_id, matter)
+        if not found:
+            raise NotFound(f"firm {firm_id!r} has no matter with reference {matter!r}")
+        if len(found) > 1:
+            raise Invalid(f"reference {matter!r} names {len(found)} matters: give its id")
+        [matter_id] = found
     cur = ctx.header.currency
     infos = await queries.matter_infos(session, firm_id, [matter_id])
     info = infos.get(matter_id) or unknown_matter(matter_id)

@@ -289,6 +289,16 @@ async def matter_columns(
     return [MatterColumns(*r) for r in await session.execute(text(sql), params)]
 
 
+async def matter_ids_with_reference(
+    session: AsyncSession, firm_id: str, reference: str
+) -> list[int]:
+    rows = await session.execute(
+        text("SELECT matter_id FROM matters WHERE firm_id = :f AND reference = :r ORDER BY 1"),
+        {"f": firm_id, "r": reference},
+    )
+    return [int(r[0]) for r in rows]
+
+
 async def matter_exists(session: AsyncSession, firm_id: str, matter_id: int) -> bool:
     found = await session.scalar(
         text(
