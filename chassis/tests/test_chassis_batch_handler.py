@@ -243,3 +243,43 @@ async def test_events_of_types_the_handler_does_not_act_on_are_passed_over_unrea
     async with db.unit_of_work() as uow:
         inbox = await uow.session.scalar(text("SELECT count(*) FROM inbox"))
     assert inbox == 2
+
+
+class FetchedBatch:
+    """What FastStream hands the consumer: the batch's records, and the Kafka consumer whose
+    last fetch said how far each partition's log reaches (its high-water mark)."""
+
+    def __init__(self, records: list[ConsumerRecord[Any, Any]], high_water: int) -> None:
+        self.raw_message = tuple(records)
+        self.consumer = self
+        self._high_water = high_water
+        self.acked = False
+
+    def highwater(self, partition: Any) -> int:
+        return self._high_water
+
+    async def ack(self) -> None:
+        self.acked = True
+
+    async def nack(self) -> None:
+        raise AssertionError("the batch was handled")
+
+
+async def test_the_lag_is_what_the_broker_holds_beyond_the_last_event_handled(
+    db: Database, unique_name: str
+) -> None:
+    """30 events on the partition, handled 10 at a time: 20 left after the first batch, 10
+    after the second, none after the third. `cashroom status` shows it per consumer group."""
+    consumer = EventConsumer(
+        db=db, dead_letter_producer=None, topics=["t"], handler=handle, group_id="g"
+    )
+    events = [new_event(receipt(n), firm_id=unique_name, source="test") for n in range(1, 31)]
+    seen = []
+    for start in (0, 10, 20):
+        batch = FetchedBatch([record("t", o, events[o]) for o in range(start, start + 10)], 30)
+        await consumer.on_batch(None, batch)  # type: ignore[arg-type]
+        assert batch.acked
+        seen.append(dict(consumer.lag))
+    assert seen == [{("t", 0): 20}, {("t", 0): 10}, {("t", 0): 0}]
+    assert consumer.processed == 30
+    assert await effect_count(db, unique_name) == 30

@@ -25,7 +25,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, KafkaMessage
 from opentelemetry import propagate, trace
@@ -112,6 +112,7 @@ class EventConsumer:
         self._pause = infrastructure_pause_seconds
         self.processed = 0
         self.dead_lettered = 0
+        self.lag: dict[tuple[str, int], int] = {}
 
     def attach(self, broker: KafkaBroker) -> None:
         subscriber = broker.subscriber(
@@ -148,6 +149,20 @@ class EventConsumer:
         crash_point("consumer.after_commit_before_ack")
         await message.ack()
         crash_point("consumer.after_ack")
+        self._note_lag(message.consumer, records)
+
+    def _note_lag(self, consumer: Any, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        """Per partition of the batch, the events on the broker beyond the last one handled:
+        the high-water mark the broker sent with the fetch, less the next offset to read. It is
+        the lag as of the group's latest batch (an idle group has none to catch up)."""
+        last: dict[tuple[str, int], int] = {}
+        for record in records:
+            key = (record.topic, record.partition)
+            last[key] = max(last.get(key, -1), record.offset)
+        for (topic, partition), offset in last.items():
+            high_water = consumer.highwater(TopicPartition(topic, partition))
+            if high_water is not None:
+                self.lag[(topic, partition)] = max(0, high_water - (offset + 1))
 
     async def handle_records(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
         """Handle a batch: one transaction for all, else one at a time, else dead letters."""

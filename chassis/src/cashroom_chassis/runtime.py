@@ -128,6 +128,7 @@ class Runtime:
                 "topics": list(c.topics),
                 "processed": c.processed,
                 "dead_lettered": c.dead_lettered,
+                "lag": sum(c.lag.values()),
             }
             for c in self.consumers
         ]
