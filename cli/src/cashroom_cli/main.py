@@ -320,7 +320,10 @@ def sync(
 def log(
     status: Annotated[
         str | None,
-        typer.Option(help="imported, updated, unchanged, skipped, flagged, posted, held, rejected"),
+        typer.Option(
+            help="What the sync did: imported, updated, unchanged, skipped, flagged, deleted, "
+            "resolved; or what the ledger answered: pending, posted, held, rejected"
+        ),
     ] = None,
     object_type: Annotated[str | None, typer.Option(help="Clio resource, e.g. Bill")] = None,
     search: Annotated[str | None, typer.Option("--search", "-q", help="Text to look for")] = None,
