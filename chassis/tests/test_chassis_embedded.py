@@ -1,9 +1,11 @@
-"""The embedded PostgreSQL and broker start on free loopback ports and leave nothing behind, even
-when the process that started them is killed."""
+"""The embedded PostgreSQL and broker start on free loopback ports and leave nothing running,
+even when the process that started them is killed (its scratch folders then stay behind, as any
+killed program's do, and the test removes them)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,7 +25,7 @@ STARTER = textwrap.dedent(
     from cashroom_chassis.embedded import EmbeddedKafka, EmbeddedPostgres
     pg = EmbeddedPostgres().start()
     kafka = EmbeddedKafka().start()
-    print(pg._process.pid, kafka._process.pid, flush=True)
+    print(pg._process.pid, kafka._process.pid, pg._owned_dir, kafka._log_dir, flush=True)
     time.sleep(600)
     """
 )
@@ -32,14 +34,18 @@ STARTER = textwrap.dedent(
 def test_servers_die_with_a_killed_parent() -> None:
     parent = subprocess.Popen([sys.executable, "-c", STARTER], stdout=subprocess.PIPE, text=True)
     assert parent.stdout is not None
-    postgres_pid, broker_pid = map(int, parent.stdout.readline().split())
+    postgres, broker, *scratch = parent.stdout.readline().split()
+    postgres_pid, broker_pid = int(postgres), int(broker)
     assert psutil.pid_exists(postgres_pid) and psutil.pid_exists(broker_pid)
+    try:
+        os.kill(parent.pid, signal.SIGKILL)  # as a crashed test run would die
+        parent.wait()
 
-    os.kill(parent.pid, signal.SIGKILL)  # as a crashed test run would die
-    parent.wait()
-
-    assert wait_until_gone(postgres_pid), "PostgreSQL outlived the process that started it"
-    assert wait_until_gone(broker_pid), "the broker outlived the process that started it"
+        assert wait_until_gone(postgres_pid), "PostgreSQL outlived the process that started it"
+        assert wait_until_gone(broker_pid), "the broker outlived the process that started it"
+    finally:
+        for folder in scratch:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 async def test_migrations_keep_their_version_table_in_the_service_schema(

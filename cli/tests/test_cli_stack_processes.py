@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.server
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,7 +25,7 @@ STARTER = textwrap.dedent(
     from cashroom_cli.stack import Stack
     stack = Stack(database_url="", kafka_bootstrap_servers="", auth_signing_key="")
     stack.start_sandbox(["--firm", "tiny"], timeout=120)
-    print(stack.sandbox.pid, flush=True)
+    print(stack.sandbox.pid, stack.log_dir, flush=True)
     time.sleep(600)
     """
 )
@@ -33,13 +34,16 @@ STARTER = textwrap.dedent(
 def test_the_sandbox_dies_with_a_killed_parent() -> None:
     parent = subprocess.Popen([sys.executable, "-c", STARTER], stdout=subprocess.PIPE, text=True)
     assert parent.stdout is not None
-    sandbox_pid = int(parent.stdout.readline())
+    pid, logs = parent.stdout.readline().split()
+    sandbox_pid = int(pid)
     assert not process_gone(sandbox_pid)
+    try:
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
 
-    os.kill(parent.pid, signal.SIGKILL)
-    parent.wait()
-
-    assert wait_until_gone(sandbox_pid), "the Clio sandbox outlived the process that started it"
+        assert wait_until_gone(sandbox_pid), "the Clio sandbox outlived the process that started it"
+    finally:
+        shutil.rmtree(logs, ignore_errors=True)
 
 
 def test_a_service_whose_port_another_program_answers_on_is_not_taken_for_ready() -> None:
@@ -75,3 +79,4 @@ def test_a_service_whose_port_another_program_answers_on_is_not_taken_for_ready(
     finally:
         stack.stop()
         server.shutdown()
+        shutil.rmtree(stack.log_dir, ignore_errors=True)
