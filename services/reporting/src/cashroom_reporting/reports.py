@@ -81,6 +81,8 @@ async def _matter_columns(
     chart: Chart,
     *,
     include_zero: bool = False,
+    unbilled_only: bool = False,
+    client_idle_since: date | None = None,
 ) -> list[MatterColumns]:
     return await queries.matter_columns(
         session,
@@ -90,6 +92,8 @@ async def _matter_columns(
         debtors=chart.codes_with(AccountRole.DEBTORS_CONTROL),
         unbilled=chart.codes_with(AccountRole.UNBILLED_DISBURSEMENTS),
         include_zero=include_zero,
+        unbilled_only=unbilled_only,
+        client_idle_since=client_idle_since,
     )
 
 
@@ -290,15 +294,7 @@ async def unbilled(
     ctx = await context(session, firm_id, currency)
     cur = ctx.header.currency
     chart = await chart_of_accounts.load_chart(session, firm_id)
-    columns = await queries.matter_columns(
-        session,
-        firm_id,
-        cur,
-        as_of,
-        debtors=chart.codes_with(AccountRole.DEBTORS_CONTROL),
-        unbilled=chart.codes_with(AccountRole.UNBILLED_DISBURSEMENTS),
-        unbilled_only=True,
-    )
+    columns = await _matter_columns(session, firm_id, cur, as_of, chart, unbilled_only=True)
     disbursements = {c.matter_id: c.unbilled_disbursements for c in columns}
     work_matters, work_by_kind = await queries.unbilled_work_summary(session, firm_id, cur, as_of)
     shown = page.of(subledgers.unbilled_matters(disbursements, work_matters))
@@ -369,13 +365,12 @@ async def dormant_balances(
         # Only the dormant matters are read and named: the database picks them from the
         # balances on the date (about 2,500 matters at 1M journal lines, a handful dormant).
         chart = await chart_of_accounts.load_chart(session, firm_id)
-        columns = await queries.matter_columns(
+        columns = await _matter_columns(
             session,
             firm_id,
             cur,
             as_of,
-            debtors=chart.codes_with(AccountRole.DEBTORS_CONTROL),
-            unbilled=chart.codes_with(AccountRole.UNBILLED_DISBURSEMENTS),
+            chart,
             client_idle_since=as_of - timedelta(days=older_than_days),
         )
     dormant = client_money.dormant_columns(columns, as_of, older_than_days=older_than_days)
