@@ -71,12 +71,20 @@ def rows_of(data: Any) -> list[dict[str, Any]]:
     if isinstance(data, list):
         return [r if isinstance(r, dict) else {"value": r} for r in data]
     if isinstance(data, dict):
-        for key in ("rows", "lines", "items", "data", "matters", "accounts"):
+        for key in ROW_KEYS:
             value = data.get(key)
             if isinstance(value, list):
                 return rows_of(value)
         return [{"field": k, "value": v} for k, v in data.items()]
     return [{"value": data}]
+
+
+ROW_KEYS = ("rows", "lines", "items", "data", "matters", "accounts")
+
+
+def _is_record(data: Any) -> bool:
+    """An object shown as its fields (one row each), not as the rows of a list inside it."""
+    return isinstance(data, dict) and not any(isinstance(data.get(k), list) for k in ROW_KEYS)
 
 
 def emit(
@@ -98,7 +106,7 @@ def emit(
         sys.stdout.write(buffer.getvalue())
         return
     console = console or Console()
-    nested = _nested_lists(data) if rows and set(rows[0]) == {"field", "value"} else {}
+    nested = _nested_lists(data) if _is_record(data) else {}
     if nested:  # an object holding lists of objects: its fields, then each list as a table
         rows = [row for row in rows if row["field"] not in nested]
         columns = ["field", "value"]
