@@ -311,22 +311,10 @@ _AMOUNT_OF: dict[type, Callable[[Any], Money]] = {
 
 
 def _amount_by_kind(payload: ClioEvent) -> Money | None:
-    if isinstance(payload, BillApproved | BillChanged):
-        return payload.bill.total
-    if isinstance(
-        payload,
-        BillPaymentReceived
-        | ClientMoneyReceived
-        | ClientMoneyPaid
-        | CreditMemoIssued
-        | BankTransferMade
-        | PurchaseInvoicePaid,
-    ):
-        return payload.amount
-    if isinstance(payload, DisbursementPaid | PurchaseInvoiceRecorded):
-        return payload.net + payload.vat.amount
-    if isinstance(payload, WorkRecorded):
-        return payload.value
+    """A payload of a subclass of one of the kinds above reads its money as that kind does."""
+    for kind, read in _AMOUNT_OF.items():
+        if isinstance(payload, kind):
+            return read(payload)
     return None
 
 
