@@ -21,8 +21,9 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
+from cashroom_chassis.messaging_tables import OUTBOX
+from cashroom_chassis.outbox import OUTBOX_COLUMNS
 from cashroom_contracts.envelope import (
-    EVENT_ID_NAMESPACE,
     Envelope,
     EventPayload,
     encode_event,
@@ -34,6 +35,7 @@ from cashroom_contracts.events.clio import ClioEvent
 from cashroom_contracts.events.ledger import ExceptionResolution, PostingSource
 from cashroom_contracts.events.reconciliation import ReconciliationSigned
 from cashroom_contracts.topics import CLIO_EVENTS, RECONCILIATION_EVENTS
+from cashroom_ledger import outgoing
 from cashroom_ledger.db import codec
 from cashroom_ledger.db.books import Books
 from cashroom_ledger.db.outbox import stage
@@ -54,12 +56,10 @@ from cashroom_ledger.domain import (
     new_account,
 )
 
-SOURCE = "cashroom/ledger"
+SOURCE = outgoing.SOURCE
 FIRM_NOT_SET_UP = "firm_not_set_up"
-ANSWERS = (contract.PostingApplied, contract.PostingHeld, contract.PostingRejected)
-
 Payloads = list[contract.LedgerEvent]
-AnyEnvelope = Envelope[Any]  # parametrised once: ``Envelope[Any]`` looks the class up each time
+Drafts = list[outgoing.Draft]
 
 
 class NotSetUp(LedgerError):
@@ -75,9 +75,9 @@ class Conflict(LedgerError):
 
 def handle_batch(
     books: Books, envelopes: Sequence[Envelope[EventPayload]], *, occasion: str = "consumed"
-) -> list[Envelope[Any]]:
+) -> int:
     """A batch of consumed events, in order: prefetched per firm, decided one by one in memory,
-    written at the end with the ledger events they imply (staged in the outbox, and returned)."""
+    written at the end with the ledger events they imply (staged in the outbox: how many)."""
     books.open(e.firm_id for e in envelopes)
     clio: dict[str, list[ClioEvent]] = defaultdict(list)
     for envelope in envelopes:
@@ -85,16 +85,23 @@ def handle_batch(
             clio[envelope.firm_id].append(envelope.data)
     for firm_id, events in clio.items():
         books.prefetch(firm_id, events)
-    out: list[Envelope[Any]] = []
+    staged = outgoing.Envelopes()
+    rows: list[outgoing.OutboxRow] = []
     for envelope in envelopes:
-        payloads = handle_event(books, envelope)
-        out += wrap(envelope.firm_id, payloads, cause=envelope, occasion=occasion)
+        rows += staged.rows(
+            handle_event(books, envelope),
+            firm_id=envelope.firm_id,
+            cause_id=envelope.id,
+            correlation_id=envelope.correlation_id,
+            occasion=occasion,
+            now=datetime.now(UTC),
+        )
     books.flush()
-    stage(books.db, out)
-    return out
+    books.db.copy(OUTBOX.name, OUTBOX_COLUMNS, rows)
+    return len(rows)
 
 
-def handle_event(books: Books, envelope: Envelope[EventPayload]) -> Payloads:
+def handle_event(books: Books, envelope: Envelope[EventPayload]) -> Drafts:
     match envelope.data:
         case ClioEvent():
             return on_clio_event(books, envelope, envelope.data)
@@ -104,30 +111,31 @@ def handle_event(books: Books, envelope: Envelope[EventPayload]) -> Payloads:
             return []  # statement imports, breaches found by reconciliation: not the ledger's
 
 
-def on_clio_event(books: Books, envelope: Envelope[Any], event: ClioEvent) -> Payloads:
+def on_clio_event(books: Books, envelope: Envelope[Any], event: ClioEvent) -> Drafts:
     """Post, hold, reject or refer one Clio event, and answer it exactly once."""
     state = books.state(envelope.firm_id)
     if state is None:
         books.hold_before_setup(envelope.firm_id, envelope.id, CLIO_EVENTS, encode_event(envelope))
         return [
-            contract.PostingHeld(
-                source=clio_source(event, envelope.id),
-                reason_code=FIRM_NOT_SET_UP,
-                reason=f"the books of firm {envelope.firm_id} are not set up yet; the event is "
+            outgoing.held(
+                clio_source(event, envelope.id),
+                FIRM_NOT_SET_UP,
+                f"the books of firm {envelope.firm_id} are not set up yet; the event is "
                 "kept and posts when they are",
             )
         ]
     ledger = Ledger(envelope.firm_id, state=state)
     outcomes = ledger.handle(event, event_id=envelope.id)
-    payloads = publish(ledger, state, outcomes)
-    if not any(isinstance(p, ANSWERS) and p.source.event_id == envelope.id for p in payloads):
-        payloads.append(_answer_again(ledger, state, outcomes, clio_source(event, envelope.id)))
-    return payloads
+    drafts = outgoing.drafts(outcomes)
+    drafts += [outgoing.from_model(p) for p in _remember(ledger, state, outcomes)]
+    if not any(d.answers == envelope.id for d in drafts):
+        drafts.append(_answer_again(ledger, state, outcomes, clio_source(event, envelope.id)))
+    return drafts
 
 
 def on_reconciliation_signed(
     books: Books, envelope: Envelope[Any], signed: ReconciliationSigned
-) -> Payloads:
+) -> Drafts:
     """A signed reconciliation locks its bank account through ``as_of``."""
     state = books.state(envelope.firm_id)
     if state is None:
@@ -157,13 +165,21 @@ def on_reconciliation_signed(
         signed.as_of, by=signed.signed_by, reason=reason, bank_account_id=bank
     )
     state.audit(signed.signed_by, "period_locked_by_reconciliation", detail)
-    return publish(ledger, state, outcomes)
+    drafts = outgoing.drafts(outcomes)
+    return drafts + [outgoing.from_model(p) for p in _remember(ledger, state, outcomes)]
 
 
 def publish(ledger: Ledger, state: StoredState, outcomes: list[Outcome]) -> Payloads:
     """The ledger events for ``outcomes``; a new bank account's nominal is announced too, and a
     rejection is remembered so that a replay of the same version is answered the same way."""
-    payloads: Payloads = list(ledger_events(outcomes))
+    return list(ledger_events(outcomes)) + _remember(ledger, state, outcomes)
+
+
+def _remember(ledger: Ledger, state: StoredState, outcomes: list[Outcome]) -> Payloads:
+    """What ``outcomes`` imply besides their own events: a new bank account's nominal is
+    announced (returned), and a rejection is remembered (so that a replay of the same version
+    is answered the same way)."""
+    payloads: Payloads = []
     for outcome in outcomes:
         if isinstance(outcome, ReferenceRecorded) and outcome.what == "bank_account":
             bank = state.bank_account(outcome.id)
@@ -178,7 +194,7 @@ def publish(ledger: Ledger, state: StoredState, outcomes: list[Outcome]) -> Payl
 
 def _answer_again(
     ledger: Ledger, state: StoredState, outcomes: list[Outcome], source: PostingSource
-) -> contract.LedgerEvent:
+) -> outgoing.Draft:
     """The answer to an event that changed nothing: reference data, work in progress, or a
     version of a posting the ledger has seen before (answered as it stands)."""
     for outcome in outcomes:
@@ -187,18 +203,13 @@ def _answer_again(
         key, version = outcome.key, outcome.source.version or ""
         pending = ledger.pending_for(key)
         if pending is not None and pending.submission.version == version:
-            return contract.PostingHeld(
-                source=source, reason_code=pending.reason_code, reason=pending.reason
-            )
+            return outgoing.held(source, pending.reason_code, pending.reason)
         if ledger.live_version(key) == version:
-            ids = [j.journal_id for j in ledger.live_journals(key)]
-            return contract.PostingApplied(source=source, journal_ids=ids)
+            return outgoing.applied(source, [j.journal_id for j in ledger.live_journals(key)])
         rejected = state.rejection(key, version)
         if rejected is not None:
-            return contract.PostingRejected(
-                source=source, reason_code=rejected[0], reason=rejected[1]
-            )
-    return contract.PostingApplied(source=source, journal_ids=[])
+            return outgoing.rejected(source, rejected[0], rejected[1])
+    return outgoing.applied(source, [])
 
 
 def clio_source(event: ClioEvent, event_id: uuid.UUID) -> PostingSource:
@@ -215,41 +226,15 @@ def emit(
     books: Books, firm_id: str, payloads: Sequence[contract.LedgerEvent]
 ) -> list[Envelope[Any]]:
     """Stage the events a cashier's command implies in the outbox (same transaction)."""
-    envelopes = wrap(firm_id, payloads, cause=None)
+    envelopes = wrap(firm_id, payloads)
     stage(books.db, envelopes)
     return envelopes
 
 
-def wrap(
-    firm_id: str,
-    payloads: Sequence[contract.LedgerEvent],
-    *,
-    cause: Envelope[Any] | None,
-    occasion: str = "consumed",
-) -> list[Envelope[Any]]:
-    """Envelopes for the outbox. Caused by a consumed event, their ids derive from its id and the
-    occasion (consumed, or handled at set-up after waiting for it), so a batch retried after a
-    rollback stages the very same events."""
-    if cause is None:
-        return [new_event(payload, firm_id=firm_id, source=SOURCE) for payload in payloads]
-    # Consumed: the payloads are built by validated models; an ``Envelope[Any]`` takes them as
-    # they are (validating its own fields is cheaper than pydantic's ``model_construct``).
-    now = datetime.now(UTC)
-    return [
-        AnyEnvelope(
-            id=uuid.uuid5(EVENT_ID_NAMESPACE, f"{SOURCE}|{cause.id}|{occasion}|{n}"),
-            type=payload.event_type,
-            source=SOURCE,
-            subject=None,
-            time=now,
-            firm_id=firm_id,
-            schema_version=payload.schema_version,
-            correlation_id=cause.correlation_id,
-            causation_id=cause.id,
-            data=payload,
-        )
-        for n, payload in enumerate(payloads)
-    ]
+def wrap(firm_id: str, payloads: Sequence[contract.LedgerEvent]) -> list[Envelope[Any]]:
+    """Envelopes for the outbox of a cashier's command (the consumed events' are written by
+    ``outgoing``)."""
+    return [new_event(payload, firm_id=firm_id, source=SOURCE) for payload in payloads]
 
 
 # --- the cashier's commands -----------------------------------------------------------------------
@@ -289,7 +274,7 @@ def set_up_firm(
     out = emit(books, firm_id, [account_upserted(chart, account) for account in chart])
     waiting = [parse_event(raw) for raw in books.take_events_before_setup(firm_id)]
     if waiting:
-        out += handle_batch(books, waiting, occasion="set-up")
+        handle_batch(books, waiting, occasion="set-up")
     return True, out
 
 
