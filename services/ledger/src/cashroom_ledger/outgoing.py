@@ -213,16 +213,16 @@ _TIME = TypeAdapter(datetime)
 
 def derived_ids(prefix: str, count: int) -> list[str]:
     """``str(uuid.uuid5(EVENT_ID_NAMESPACE, f"{prefix}{n}"))`` for n in ``range(count)``: the
-    SHA-1 of the namespace and prefix taken once, the version and variant bits set as ``uuid5``
-    sets them, without a ``UUID`` object each."""
-    start = hashlib.sha1(EVENT_ID_NAMESPACE.bytes + prefix.encode(), usedforsecurity=False)
+    SHA-1 that ``uuid5`` takes, with the version and variant bits set as it sets them, written
+    as text without a ``UUID`` object each."""
     ids = []
     for n in range(count):
-        digest = start.copy()
-        digest.update(str(n).encode())
-        b = bytearray(digest.digest()[:16])
-        b[6] = (b[6] & 0x0F) | 0x50  # version 5
-        b[8] = (b[8] & 0x3F) | 0x80  # RFC 4122 variant
-        h = b.hex()
+        digest = hashlib.sha1(_NAMESPACE + f"{prefix}{n}".encode(), usedforsecurity=False)
+        h = f"{(int.from_bytes(digest.digest()[:16]) & _KEEP) | _VERSION_5:032x}"
         ids.append(f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}")
     return ids
+
+
+_NAMESPACE = EVENT_ID_NAMESPACE.bytes
+_KEEP = ~((0xF000 << 64) | (0xC000 << 48))  # the version and variant bits, cleared
+_VERSION_5 = (0x5000 << 64) | (0x8000 << 48)  # version 5, RFC 4122 variant
