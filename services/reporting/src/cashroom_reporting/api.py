@@ -157,7 +157,7 @@ def _render(report: Report, fmt: str, page: tuple[int, int] = (1, 0)) -> Respons
             media_type="application/pdf",
             headers={"Content-Disposition": f'attachment; filename="{name}.pdf"'},
         )
-    return JSONResponse(to_json(report, page=page[0], page_size=page[1]))
+    return Response(to_json(report, page=page[0], page_size=page[1]), media_type="application/json")
 
 
 def build_router(
