@@ -39,6 +39,7 @@ from sqlalchemy import text
 from cashroom_chassis.auth import Role, issue_token
 from cashroom_chassis.db import Database
 from cashroom_chassis.migrations import upgrade
+from cashroom_chassis.runtime import freeze_what_starting_made
 from cashroom_contracts.envelope import Envelope, EventPayload, new_event
 from cashroom_contracts.events.common import AccountKind
 from cashroom_contracts.events.ledger import JournalLine, JournalPosted, PostingSource
@@ -624,6 +625,7 @@ async def _report_latencies(db: Database, settings: Settings, samples: int) -> d
         return RebuildResult(firm_id)
 
     api.install(app, db, settings, no_rebuild)
+    freeze_what_starting_made()  # as the service does once it has started
     headers = {
         "Authorization": f"Bearer {issue_token(KEY, firm_id=FIRM, role=Role.VIEWER, subject='bench')}"
     }
