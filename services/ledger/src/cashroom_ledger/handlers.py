@@ -128,7 +128,7 @@ def on_clio_event(books: Books, envelope: Envelope[Any], event: ClioEvent) -> Dr
     outcomes = ledger.handle(event, event_id=envelope.id)
     drafts = outgoing.drafts(outcomes)
     drafts += [outgoing.from_model(p) for p in _remember(ledger, state, outcomes)]
-    if not any(d.answers == envelope.id for d in drafts):
+    if not any(d.answers is not None and d.answers == envelope.id for d in drafts):
         drafts.append(_answer_again(ledger, state, outcomes, clio_source(event, envelope.id)))
     return drafts
 

@@ -110,6 +110,7 @@ from cashroom_ledger.domain.state import (
 __all__ = ["Ledger", "LedgerError", "PendingPosting", "Submission"]
 
 LEDGER = "ledger"  # who resolves an exception the books resolved themselves
+NO_FACTS = Facts()  # what a posting establishes when it is not a bill, allocation or invoice
 
 
 class LedgerError(ValueError):
@@ -121,6 +122,12 @@ class _Resolution:
     resolution: ExceptionResolution
     by: str
     reason: str
+
+
+def _automatic(reason: str) -> _Resolution:
+    """How the books resolve an exception themselves (the posting now posts, waits or is
+    rejected for another reason)."""
+    return _Resolution(ExceptionResolution.FIXED_AT_SOURCE, LEDGER, reason)
 
 
 class Ledger:
@@ -571,21 +578,18 @@ class Ledger:
             if blocked is not None:
                 decision = blocked
         previous_exception = previous.exception_id if previous is not None else None
-        automatic = _Resolution(ExceptionResolution.FIXED_AT_SOURCE, LEDGER, "")
         key, source = submission.key, submission.source
         match decision:
             case Post():
-                how = resolution or replace(
-                    automatic, reason="the posting now keeps the rules; posted"
-                )
                 outcomes: list[Outcome] = []
                 if previous_exception is not None:
+                    how = resolution or _automatic("the posting now keeps the rules; posted")
                     outcomes += self._close_exception(previous_exception, how, journals)
                 return outcomes + self._apply(submission, decision, journals)
             case Hold():
                 outcomes = []
                 if previous_exception is not None:
-                    how = resolution or replace(automatic, reason=f"now held: {decision.reason}")
+                    how = resolution or _automatic(f"now held: {decision.reason}")
                     outcomes += self._close_exception(previous_exception, how)
                 self._add_pending(
                     PendingPosting(
@@ -605,9 +609,7 @@ class Ledger:
             case Reject():
                 outcomes = []
                 if previous_exception is not None:
-                    how = resolution or replace(
-                        automatic, reason=f"now rejected: {decision.reason}"
-                    )
+                    how = resolution or _automatic(f"now rejected: {decision.reason}")
                     outcomes += self._close_exception(previous_exception, how)
                 return [*outcomes, Rejected(key, source, decision.reason_code, decision.reason)]
             case Refer():
@@ -621,7 +623,7 @@ class Ledger:
                     return []
                 outcomes = []
                 if previous_exception is not None:
-                    how = resolution or replace(automatic, reason=f"now: {decision.detail}")
+                    how = resolution or _automatic(f"now: {decision.detail}")
                     outcomes += self._close_exception(previous_exception, how)
                 record = ExceptionRecord(
                     exception_id=self._id(
@@ -733,7 +735,7 @@ class Ledger:
         for journal in journals:
             self._state.record_journal(key, journal)
         reposted = journals[len(old.journals) if old is not None else 0 :]
-        if reposted or post.facts != Facts():
+        if reposted or post.facts != NO_FACTS:
             self._state.set_live(key, LivePosting(submission.version, reposted, post.facts))
         elif old is not None:
             self._state.set_live(key, None)
@@ -742,7 +744,7 @@ class Ledger:
         outcomes: list[Outcome] = [Posted(key, submission.source, journals)]
         outcomes += self._check_office_columns(submission, journals)
         return outcomes + self._wake(
-            self._woken_by(journals, old.facts if old else Facts(), post.facts, key)
+            self._woken_by(journals, old.facts if old else NO_FACTS, post.facts, key)
         )
 
     def _woken_by(
