@@ -1,6 +1,10 @@
 """Reads for the reports. Balances as of a date come from the current-balance tables, except for
 the keys that moved after that date, whose balance is the cumulative sum of their last daily row
-on or before it (one index lookup each): never a scan of the journal."""
+on or before it (one index lookup each): never a scan of the journal.
+
+Rows are unpacked by position (``rows.tuples()``), in the order their SELECT names them: reading
+a result row's columns by name costs about 1.3 µs each, ten times unpacking it, and a listing's
+page reads thousands of rows."""
 
 from __future__ import annotations
 
@@ -139,7 +143,7 @@ async def account_balances(
     rows = await session.execute(
         _ACCOUNTS_AS_OF, {"f": firm_id, "c": currency, "d": as_of, "month": as_of.replace(day=1)}
     )
-    return {r.account_code: Movement(r.debit, r.credit) for r in rows}
+    return {code: Movement(debit, credit) for code, debit, credit in rows.tuples()}
 
 
 async def account_movements(
@@ -195,10 +199,8 @@ async def matter_balances(
         params["m"] = matter_id
     rows = await session.execute(text(_MATTERS_AS_OF.format(extra=extra)), params)
     return [
-        MatterBalance(
-            r.matter_id, r.side, r.account_code, Movement(r.debit, r.credit), r.last_movement_on
-        )
-        for r in rows
+        MatterBalance(matter_id, side, code, Movement(debit, credit), last_movement_on)
+        for matter_id, side, code, debit, credit, last_movement_on in rows.tuples()
     ]
 
 
@@ -334,17 +336,26 @@ async def matter_infos(
         {"f": firm_id, "ids": sorted(matter_ids)},
     )
     return {
-        r.matter_id: MatterInfo(
-            r.matter_id,
-            r.reference,
-            r.description,
-            r.client_id,
-            r.client_name or f"client {r.client_id}",
-            r.fee_earner,
-            r.status,
-            r.opened_on,
+        matter_id: MatterInfo(
+            matter_id,
+            reference,
+            description,
+            client_id,
+            client_name or f"client {client_id}",
+            fee_earner,
+            status,
+            opened_on,
         )
-        for r in rows
+        for (
+            matter_id,
+            reference,
+            description,
+            client_id,
+            client_name,
+            fee_earner,
+            status,
+            opened_on,
+        ) in rows.tuples()
     }
 
 
@@ -381,8 +392,8 @@ async def open_items(
         {"f": firm_id, "codes": sorted(codes), "c": currency, "d": as_of, "m": matter_id},
     )
     items = [
-        OpenItem(r.item_key, r.account_code, r.matter_id, r.opened_on, Movement(r.debit, r.credit))
-        for r in rows
+        OpenItem(key, code, matter_id, opened_on, Movement(debit, credit))
+        for key, code, matter_id, opened_on, debit, credit in rows.tuples()
     ]
     return [i for i in items if i.movement.net != 0]
 
@@ -508,7 +519,7 @@ async def bills(
         ),
         {"f": firm_id, "ids": sorted(bill_ids)},
     )
-    return {r.bill_id: BillInfo(*r) for r in rows}
+    return {r[0]: BillInfo(*r) for r in rows.tuples()}
 
 
 async def invoices(
@@ -525,7 +536,7 @@ async def invoices(
         ),
         {"f": firm_id, "ids": sorted(invoice_ids)},
     )
-    return {r.invoice_id: InvoiceInfo(*r) for r in rows}
+    return {r[0]: InvoiceInfo(*r) for r in rows.tuples()}
 
 
 async def unbilled_work(
@@ -595,7 +606,7 @@ async def last_bill_dates(
         ),
         {"f": firm_id, "ids": sorted(matter_ids), "d": as_of},
     )
-    return {r.matter_id: r.last for r in rows}
+    return dict(rows.tuples().all())
 
 
 # --- lines -----------------------------------------------------------------------------------
@@ -636,17 +647,8 @@ async def lines(
         },
     )
     return [
-        LedgerLine(
-            r.posted_on,
-            r.journal_id,
-            r.kind,
-            r.narrative,
-            r.account_code,
-            r.side,
-            Movement(r.debit, r.credit),
-            r.entered_by,
-        )
-        for r in rows
+        LedgerLine(posted_on, journal_id, kind, narrative, code, side, Movement(debit, credit), by)
+        for posted_on, journal_id, kind, narrative, code, side, debit, credit, by in rows.tuples()
     ]
 
 
@@ -676,7 +678,7 @@ async def vat_totals(
         ),
         {"f": firm_id, "c": currency, "start": start, "end": end},
     )
-    return {r.vat_code: Movement(r.debit, r.credit) for r in rows}
+    return {code: Movement(debit, credit) for code, debit, credit in rows.tuples()}
 
 
 # --- breaches and reconciliations ------------------------------------------------------------
