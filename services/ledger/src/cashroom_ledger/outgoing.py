@@ -159,7 +159,7 @@ def _money(money: Money) -> dict[str, Any]:
 class Envelopes:
     """Writes the outbox rows of the events one consumed event caused: their ids derive from
     its id and the occasion (consumed, or handled at set-up after waiting for it), so a batch
-    retried after a rollback stages the very same events (``handlers.wrap`` did the same)."""
+    retried after a rollback stages the very same events."""
 
     def __init__(self) -> None:
         context = json.dumps(trace_headers())  # the same for every event staged together
