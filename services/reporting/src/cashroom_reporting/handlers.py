@@ -89,9 +89,11 @@ statements, not one flush per Clio event."""
 class FactBatch:
     """The Clio records' own rows (clients, matters, bills, supplier invoices, work entries)
     collected during a unit of work: each key's latest values, written per table in one
-    statement (``INSERT ... ON CONFLICT DO UPDATE``, as ``_upsert`` writes one). Nothing the
-    journals are written with reads these tables, so they can wait for the unit of work's end
-    (or for an event that reads or changes one of them, which flushes first)."""
+    statement (``INSERT ... ON CONFLICT DO UPDATE``, as ``_upsert`` writes one). They can wait
+    for the unit of work's end (or for an event that reads or changes one of them, which flushes
+    first): the journals' item spans read a bill's or supplier invoice's date when they are
+    derived, and ``writes.date_items`` dates the spans again when the record is written, so the
+    order of the two flushes changes nothing."""
 
     def __init__(self) -> None:
         self._tables: dict[
@@ -113,6 +115,7 @@ class FactBatch:
                 await session.execute(
                     statement.on_conflict_do_update(index_elements=list(keys), set_=updates)
                 )
+            await writes.date_items(session, table.name, values)
 
 
 _FACT_ROWS_A_STATEMENT = 1_000

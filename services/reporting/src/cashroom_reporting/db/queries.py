@@ -400,11 +400,7 @@ async def open_items(
 
 _AGED_ITEMS = """
 WITH open AS MATERIALIZED (
-    SELECT s.item_key, s.account_code, s.matter_id, s.opened_on, s.debit, s.credit,
-           (SELECT src.{dated} FROM {source} src
-            WHERE src.firm_id = s.firm_id AND src.{source_id} = CASE
-                WHEN s.item_key ~ '^{prefix}:[0-9]{{1,18}}$'
-                THEN CAST(substr(s.item_key, {skip}) AS bigint) END) AS dated
+    SELECT s.item_key, s.account_code, s.matter_id, s.opened_on, s.debit, s.credit, s.dated
     FROM item_spans s
     WHERE s.live AND daterange(s.from_day, s.to_day) @> CAST(:d AS date)
       AND s.firm_id = :f AND s.account_code = ANY(:codes) AND s.currency = :c
@@ -432,22 +428,12 @@ UNION ALL
 _AGED = {
     "bill": text(
         _AGED_ITEMS.format(
-            dated="issued_on",
-            source="bills",
-            source_id="bill_id",
-            prefix="bill",
-            skip=6,
             owed="(o.debit > 0 AND o.debit > o.credit)",
             outstanding="o.debit - o.credit",
         )
     ),
     "invoice": text(
         _AGED_ITEMS.format(
-            dated="invoiced_on",
-            source="purchase_invoices",
-            source_id="invoice_id",
-            prefix="invoice",
-            skip=9,
             owed="(o.credit > 0 AND o.credit > o.debit)",
             outstanding="o.credit - o.debit",
         )

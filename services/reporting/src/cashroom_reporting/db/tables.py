@@ -353,6 +353,13 @@ item_spans = Table(
     Column("matter_id", BigInteger, nullable=True, comment="As on ledger_items."),
     Column("opened_on", Date, nullable=False, comment="As on ledger_items."),
     Column("live", Boolean, nullable=False, comment="Balance not zero."),
+    Column(
+        "dated",
+        Date,
+        nullable=True,
+        comment="The item's own date, once its Clio record is here (a bill's issue date, a "
+        "supplier invoice's date): what it is aged by; null: aged from opened_on.",
+    ),
     Index(
         "item_spans_live",
         text("daterange(from_day, to_day)"),

@@ -470,25 +470,54 @@ async def respan_matters(session: AsyncSession, matters: Mapping[tuple[str, int]
 
 # --- item spans ------------------------------------------------------------------------------
 
-_ITEM_SPANS_INSERT = """
+_ITEM_DATED = {
+    "bill": ("bills", "bill_id", "issued_on"),
+    "invoice": ("purchase_invoices", "invoice_id", "invoiced_on"),
+}
+"""Which Clio record dates a sub-ledger item, by its key's prefix (``bill:9001``): the table,
+its id and its date."""
+
+
+def _item_record_id(prefix: str, key: str) -> str:
+    """SQL: the id a key of the form ``prefix:id`` names, else null (never a failed cast)."""
+    return (
+        f"CASE WHEN {key} ~ '^{prefix}:[0-9]{{1,18}}$' "
+        f"THEN CAST(substr({key}, {len(prefix) + 2}) AS bigint) END"
+    )
+
+
+def _item_spans_insert(wanted: str) -> str:
+    """Each day a sub-ledger item (a bill, a supplier invoice) moved, its cumulative debits and
+    credits then, until its next day: the items owing on any date are the live spans containing
+    it (one index search, no lookup of their lines), with their balance on that date, and the
+    date they are aged by (``dated``, kept by ``date_items`` when the Clio record comes later or
+    changes). ``wanted`` says which journal lines to derive from."""
+    return f"""
 INSERT INTO item_spans
     (firm_id, account_code, item_key, currency, from_day, to_day, debit, credit, matter_id,
-     opened_on, live)
-SELECT firm_id, account_code, item_key, currency, day, LEAD(day) OVER w,
-       SUM(debit) OVER w, SUM(credit) OVER w, MIN(matter_id) OVER item, MIN(day) OVER item,
-       SUM(debit) OVER w <> SUM(credit) OVER w
+     opened_on, live, dated)
+SELECT s.*, COALESCE(bill.issued_on, invoice.invoiced_on)
 FROM (
-    SELECT l.firm_id, l.account_code, l.item_key, l.currency, l.posted_on AS day,
-           SUM(l.debit) AS debit, SUM(l.credit) AS credit, MIN(l.matter_id) AS matter_id
-    FROM journal_lines l {wanted}
-    GROUP BY l.firm_id, l.account_code, l.item_key, l.currency, l.posted_on
-) AS d
-WINDOW item AS (PARTITION BY firm_id, account_code, item_key, currency),
-       w AS (item ORDER BY day)
+    SELECT firm_id, account_code, item_key, currency, day, LEAD(day) OVER w,
+           SUM(debit) OVER w, SUM(credit) OVER w, MIN(matter_id) OVER item, MIN(day) OVER item,
+           SUM(debit) OVER w <> SUM(credit) OVER w
+    FROM (
+        SELECT l.firm_id, l.account_code, l.item_key, l.currency, l.posted_on AS day,
+               SUM(l.debit) AS debit, SUM(l.credit) AS credit, MIN(l.matter_id) AS matter_id
+        FROM journal_lines l {wanted}
+        GROUP BY l.firm_id, l.account_code, l.item_key, l.currency, l.posted_on
+    ) AS d
+    WINDOW item AS (PARTITION BY firm_id, account_code, item_key, currency),
+           w AS (item ORDER BY day)
+) AS s (firm_id, account_code, item_key, currency, from_day, to_day, debit, credit, matter_id,
+        opened_on, live)
+LEFT JOIN bills AS bill
+    ON bill.firm_id = s.firm_id AND bill.bill_id = {_item_record_id("bill", "s.item_key")}
+LEFT JOIN purchase_invoices AS invoice
+    ON invoice.firm_id = s.firm_id
+   AND invoice.invoice_id = {_item_record_id("invoice", "s.item_key")}
 """
-"""Each day a sub-ledger item (a bill, a supplier invoice) moved, its cumulative debits and
-credits then, until its next day: the items owing on any date are the live spans containing it
-(one index search, no lookup of their lines), with their balance on that date."""
+
 
 _PAIRS = "unnest(CAST(:firm_id AS text[]), CAST(:item_key AS text[])) AS t(firm_id, item_key)"
 
@@ -497,13 +526,35 @@ RESPAN_ITEMS_DELETE = text(
     "WHERE s.firm_id = t.firm_id AND s.item_key = t.item_key"
 )
 RESPAN_ITEMS_INSERT = text(
-    _ITEM_SPANS_INSERT.format(
-        wanted=f"JOIN {_PAIRS} ON l.firm_id = t.firm_id AND l.item_key = t.item_key"
-    )
+    _item_spans_insert(f"JOIN {_PAIRS} ON l.firm_id = t.firm_id AND l.item_key = t.item_key")
 )
-FIRM_ITEM_SPANS_INSERT = text(
-    _ITEM_SPANS_INSERT.format(wanted="WHERE l.firm_id = :f AND l.item_key IS NOT NULL")
+FIRM_ITEM_SPANS_INSERT = text(_item_spans_insert("WHERE l.firm_id = :f AND l.item_key IS NOT NULL"))
+
+
+DATE_ITEMS = text(
+    "UPDATE item_spans s SET dated = t.dated "
+    "FROM unnest(CAST(:firm_id AS text[]), CAST(:item_key AS text[]), CAST(:dated AS date[])) "
+    "AS t(firm_id, item_key, dated) "
+    "WHERE s.firm_id = t.firm_id AND s.item_key = t.item_key "
+    "AND s.dated IS DISTINCT FROM t.dated"
 )
+
+
+async def date_items(session: AsyncSession, table: str, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Rows of ``bills`` or ``purchase_invoices`` were just written: their items' spans are aged
+    by the record's date from now on (the lines may have come first; a changed bill may move its
+    date). Any other table dates no item."""
+    for prefix, (dating_table, id_column, date_column) in _ITEM_DATED.items():
+        if table != dating_table or not rows:
+            continue
+        await session.execute(
+            DATE_ITEMS,
+            {
+                "firm_id": [r["firm_id"] for r in rows],
+                "item_key": [f"{prefix}:{r[id_column]}" for r in rows],
+                "dated": [r[date_column] for r in rows],
+            },
+        )
 
 
 async def respan_items(session: AsyncSession, items: Collection[tuple[str, str]]) -> None:
