@@ -193,7 +193,14 @@ async def test_unbilled_shows_the_latest_wip_and_the_ledgers_unbilled_disburseme
     report = await scenario.get("unbilled", as_of="2025-03-31")
     [matter] = rows(report, "matters")
     assert (matter["unbilled_time"], matter["unbilled_disbursements"]) == (30000, 50000)
+    # Its last bill is INV-1 (issued 10 January); its only work entry was recorded on 3 March.
+    assert (matter["last_bill_on"], matter["oldest_entry"]) == ("2025-01-10", "2025-03-03")
+    assert report["figures"]["wip_total"] == 30000
     checks_hold(report)
+    # Before the bill was issued and the work recorded, neither shows.
+    earlier = await scenario.get("unbilled", as_of="2025-01-09")
+    assert earlier["figures"]["wip_total"] == 0
+    assert all(r["last_bill_on"] is None for r in rows(earlier, "matters"))
 
 
 async def test_vat_return_excludes_outside_scope_disbursements(scenario: Scenario) -> None:

@@ -560,35 +560,43 @@ async def unbilled_work_summary(
 ) -> tuple[list[int], dict[str, int]]:
     """Over every matter, in one pass: the matters with unbilled work recorded by ``as_of``, and
     the value of that work per kind."""
-    rows = await session.execute(
-        text(
-            "SELECT matter_id, kind, CAST(SUM(value) AS bigint) FROM work_entries "
-            "WHERE firm_id = :f AND NOT billed AND currency = :c AND recorded_on <= :d "
-            "GROUP BY GROUPING SETS ((matter_id), (kind))"
-        ),
-        {"f": firm_id, "c": currency, "d": as_of},
-    )
-    matters: list[int] = []
-    by_kind: dict[str, int] = {}
-    for matter_id, kind, value in rows.tuples():
-        if kind is None:
-            matters.append(matter_id)
-        else:
-            by_kind[kind] = value
-    return sorted(matters), by_kind
+    matters, kinds, values = (
+        await session.execute(_UNBILLED_WORK_SUMMARY, {"f": firm_id, "c": currency, "d": as_of})
+    ).one()
+    return list(matters or ()), dict(zip(kinds or (), values or (), strict=True))
+
+
+_UNBILLED_WORK_SUMMARY = text(
+    """
+WITH w AS MATERIALIZED (
+    SELECT matter_id, kind, value FROM work_entries
+    WHERE firm_id = :f AND NOT billed AND currency = :c AND recorded_on <= :d),
+k AS (SELECT kind, CAST(SUM(value) AS bigint) AS value FROM w GROUP BY kind)
+SELECT (SELECT array_agg(DISTINCT matter_id) FROM w),
+       (SELECT array_agg(kind ORDER BY kind) FROM k),
+       (SELECT array_agg(value ORDER BY kind) FROM k)
+"""
+)
+"""The matters come back as one sorted array, not a row each: a firm's unbilled work can span
+ten thousand matters, and a row each cost about a millisecond per thousand to read."""
 
 
 async def last_bill_dates(
     session: AsyncSession, firm_id: str, matter_ids: Collection[int], as_of: date
 ) -> dict[int, date]:
+    """Each matter's last bill issued by ``as_of``, voided bills aside: one backward search of
+    ``bills_by_matter`` per matter (a join with GROUP BY was planned, once its plan went
+    generic, as a hash of every bill: 15-26 ms for a page against 3)."""
     if not matter_ids:
         return {}
     rows = await session.execute(
         text(
-            "SELECT matter_id, MAX(issued_on) AS last "
+            "SELECT wanted.id, last.issued_on "
             "FROM unnest(CAST(:ids AS bigint[])) AS wanted(id) "
-            "JOIN bills ON firm_id = :f AND matter_id = wanted.id "
-            "WHERE issued_on <= :d AND voided_on IS NULL GROUP BY matter_id"
+            "CROSS JOIN LATERAL (SELECT issued_on FROM bills "
+            "  WHERE firm_id = :f AND matter_id = wanted.id AND issued_on <= :d "
+            "    AND voided_on IS NULL "
+            "  ORDER BY issued_on DESC LIMIT 1) AS last"
         ),
         {"f": firm_id, "ids": sorted(matter_ids), "d": as_of},
     )
