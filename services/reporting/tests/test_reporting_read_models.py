@@ -251,3 +251,43 @@ async def test_a_statement_without_stated_balances_is_kept(db: Database) -> None
             await session.execute(text("SELECT * FROM statements WHERE firm_id = :f"), {"f": firm})
         ).one()
     assert (row.lines_new, row.opening_balance, row.currency) == (3, None, None)
+
+
+async def test_a_matters_office_columns_follow_the_roles_the_report_names(db: Database) -> None:
+    # One matter's office side on four nominals: 1,000 and 300 on two debtors control
+    # nominals, 500 unbilled disbursements, 70 elsewhere; 1200 is named in both roles.
+    firm = FIRM + "-columns"
+    bill = journal(
+        date(2025, 2, 3),
+        "bill",
+        "Bill 4",
+        ("Bill", "4"),
+        [
+            office_side("1200", 1_000, matter=M_ONEILL),
+            office_side("1150", 300, matter=M_ONEILL),
+            office_side("1210", 500, matter=M_ONEILL),
+            office_side("1220", 70, matter=M_ONEILL),
+            line("4000", credit=1_870),
+        ],
+    )
+    await apply_all(db, [envelope(firm, bill)])
+    async with db.transaction() as session:
+        for unbilled_only in (False, True):
+            [columns] = await queries.matter_columns(
+                session,
+                firm,
+                "GBP",
+                date(2025, 2, 28),
+                debtors={"1150", "1200"},
+                unbilled={"1200", "1210"},
+                unbilled_only=unbilled_only,
+            )
+            assert (columns.billed, columns.unbilled_disbursements, columns.other_office) == (
+                1_300,
+                500,
+                70,
+            )
+        before = await queries.matter_columns(
+            session, firm, "GBP", date(2025, 2, 2), debtors={"1200"}, unbilled={"1210"}
+        )
+    assert before == []

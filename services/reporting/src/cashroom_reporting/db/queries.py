@@ -212,26 +212,24 @@ _UNSETTLED = """
 
 
 _MATTER_COLUMNS_FROM_SPANS = """
-SELECT s.matter_id, s.client,
-       COALESCE(o.billed, 0) AS billed, COALESCE(o.unbilled, 0) AS unbilled,
-       COALESCE(o.other, 0) AS other,
+SELECT s.matter_id, s.client, {billed} AS billed, {unbilled} AS unbilled,
+       s.office_total - {billed} - {unbilled} AS other,
        s.from_day AS last_movement_on, s.client_last_on AS client_last_movement_on
 FROM matter_spans s
-LEFT JOIN LATERAL (
-    SELECT CAST(SUM(CAST(e.amount AS bigint)) FILTER (WHERE e.code = ANY(:debtors)) AS bigint)
-               AS billed,
-           CAST(SUM(CAST(e.amount AS bigint)) FILTER (
-               WHERE e.code = ANY(:unbilled) AND NOT e.code = ANY(:debtors)) AS bigint)
-               AS unbilled,
-           CAST(SUM(CAST(e.amount AS bigint)) FILTER (
-               WHERE NOT e.code = ANY(:unbilled) AND NOT e.code = ANY(:debtors)) AS bigint)
-               AS other
-    FROM jsonb_each_text(s.office) AS e(code, amount)
-) AS o ON true
 WHERE s.live AND daterange(s.from_day, s.to_day) @> CAST(:d AS date)
   AND s.firm_id = :f AND s.currency = :c {only}
 ORDER BY s.matter_id
 """
+
+
+def _office_nominals(prefix: str, codes: Collection[str], params: dict[str, object]) -> str:
+    """SQL: a span's office balance on the nominals ``codes`` (a chart names one or two per
+    role), each read by its key from the span's office JSON; their names become parameters."""
+    terms = []
+    for n, code in enumerate(sorted(codes)):
+        params[f"{prefix}{n}"] = code
+        terms.append(f"COALESCE(CAST(s.office ->> :{prefix}{n} AS bigint), 0)")
+    return f"({' + '.join(terms)})" if terms else "0"
 
 
 async def matter_columns(
@@ -270,7 +268,13 @@ async def matter_columns(
         if client_idle_since is not None:
             only += " AND s.client <> 0 AND COALESCE(s.client_last_on, s.from_day) <= :idle"
             params["idle"] = client_idle_since
-        rows = await session.execute(text(_MATTER_COLUMNS_FROM_SPANS.format(only=only)), params)
+        sql = _MATTER_COLUMNS_FROM_SPANS.format(
+            billed=_office_nominals("debtor", debtors, params),
+            # A nominal that is both is billed debt (as the per-column query below counts it).
+            unbilled=_office_nominals("unbilled", set(unbilled) - set(debtors), params),
+            only=only,
+        )
+        rows = await session.execute(text(sql), params)
         return [MatterColumns(*r) for r in rows.tuples()]
     sql = f"""
     WITH b AS ({_MATTERS_AS_OF.format(extra="")})

@@ -294,6 +294,12 @@ matter_spans = Table(
         nullable=False,
         comment="Office side per nominal, debit positive; nominals at zero left out.",
     ),
+    Column(
+        "office_total",
+        BigInteger,
+        nullable=False,
+        comment="The office side over every nominal, debit positive (the sum of office).",
+    ),
     Column("client_last_on", Date, nullable=True, comment="Last client-side movement so far."),
     Column("live", Boolean, nullable=False, comment="Any balance not zero."),
     Index(

@@ -379,7 +379,8 @@ async def move_items_in_bulk(session: AsyncSession, lines: Sequence[Mapping[str,
 _SPANS_SELECT = """
 SELECT firm_id, matter_id, currency, day,
        LEAD(day) OVER (PARTITION BY firm_id, matter_id, currency ORDER BY day),
-       client, office, client_last_on, client <> 0 OR office <> CAST('{{}}' AS jsonb)
+       client, office, office_total, client_last_on,
+       client <> 0 OR office <> CAST('{{}}' AS jsonb)
 FROM (
     SELECT v.firm_id, v.matter_id, v.currency, v.day,
            CAST(COALESCE(SUM(v.net_credit) FILTER (WHERE v.side = 'client'), 0) AS bigint)
@@ -388,6 +389,8 @@ FROM (
                jsonb_object_agg(v.account_code, -v.net_credit)
                    FILTER (WHERE v.side <> 'client' AND v.net_credit <> 0),
                CAST('{{}}' AS jsonb)) AS office,
+           CAST(COALESCE(SUM(-v.net_credit) FILTER (WHERE v.side <> 'client'), 0) AS bigint)
+               AS office_total,
            MAX(v.key_day) FILTER (WHERE v.side = 'client') AS client_last_on
     FROM (
         SELECT d.firm_id, d.matter_id, d.currency, d.day, k.side, k.account_code,
@@ -412,11 +415,12 @@ FROM (
 """Each day a matter moved, its every column's cumulative balance then (the last daily row of
 each column on or before that day), until its next day: one matter span. The office side is
 kept per nominal (the reports add up debtors control, unbilled disbursements and the rest, as
-the chart of accounts says at the time of the report)."""
+the chart of accounts says at the time of the report) and in total (so that "the rest" is the
+total less the nominals a report names, not a sum over every nominal on every request)."""
 
 SPANS_INSERT = (
     "INSERT INTO matter_spans (firm_id, matter_id, currency, from_day, to_day, client, office, "
-    "client_last_on, live) "
+    "office_total, client_last_on, live) "
 )
 
 _FROM = (
