@@ -28,6 +28,7 @@ from cashroom_chassis import migrations
 from cashroom_chassis.consumer import BatchHandler, EventConsumer, EventHandler
 from cashroom_chassis.db import Database
 from cashroom_chassis.kafka import create_producer
+from cashroom_chassis.nul_guard import RefuseNulCharacters
 from cashroom_chassis.outbox import OutboxRelay
 from cashroom_chassis.settings import ServiceSettings
 from cashroom_chassis.telemetry import instrument_app, setup_tracing
@@ -160,6 +161,7 @@ def create_app(runtime: Runtime, *, title: str, version: str = "0.1.0") -> FastA
             await runtime.stop()
 
     app = FastAPI(title=title, version=version, lifespan=lifespan)
+    app.add_middleware(RefuseNulCharacters)
     app.state.runtime = runtime
     app.state.auth_signing_key = runtime.settings.auth_signing_key.get_secret_value()
 
