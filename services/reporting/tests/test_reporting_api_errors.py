@@ -80,6 +80,24 @@ async def http(infrastructure: Infrastructure) -> AsyncIterator[tuple[str, httpx
             "limit must be",
         ),
         ("dormant-balances", {"older_than_days": "soon"}, 422, "is not a whole number"),
+        # Numbers too large for a date or a database integer are bad input, not a server error.
+        (
+            "dormant-balances",
+            {"older_than_days": "99999999999999999999"},
+            422,
+            "older_than_days='99999999999999999999' is out of range: at most 36,525",
+        ),
+        ("dormant-balances", {"older_than_days": "36526"}, 422, "at most 36,525"),
+        ("dormant-balances", {"residual_limit": "1" + "0" * 16}, 422, "out of range"),
+        ("breach-register", {"reconciliation_days": "99999999999"}, 422, "out of range"),
+        (
+            "audit-trail",
+            {"from": "2025-01-01", "to": "2025-03-31", "offset": "9223372036854775808"},
+            422,
+            "offset='9223372036854775808' is out of range: at most 2,147,483,647",
+        ),
+        ("aged-debtors", {"page": "9223372036854775808"}, 422, "page="),
+        ("client-ledger-balances", {"page_size": "-99999999999999"}, 422, "page_size="),
     ],
 )
 async def test_bad_input_is_refused_with_a_clear_message(

@@ -79,14 +79,28 @@ def _date(params: Mapping[str, str], name: str, default: date | None = None) -> 
         raise reports.Invalid(f"{name}={raw!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _int(params: Mapping[str, str], name: str, default: int) -> int:
+_LARGEST = 2**31 - 1
+"""No count, page, number of days or limit a report takes comes near this; beyond it a value
+would overflow a date or a database integer (a 500), so it is refused as bad input."""
+
+
+def _int(params: Mapping[str, str], name: str, default: int, *, largest: int = _LARGEST) -> int:
     raw = params.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise reports.Invalid(f"{name}={raw!r} is not a whole number") from None
+    if abs(value) > largest:
+        raise reports.Invalid(f"{name}={raw!r} is out of range: at most {largest:,}")
+    return value
+
+
+_CENTURY = 36_525
+"""The most days a report looks back (older_than_days, reconciliation_days)."""
+_MONEY_LARGEST = 10**15
+"""The largest amount in minor units a query may name (ten trillion pounds or euros)."""
 
 
 def _bool(params: Mapping[str, str], name: str) -> bool:
@@ -318,8 +332,12 @@ def build_router(
                 firm_id,
                 _currency(p),
                 _date(p, "as_of", _today()),
-                older_than_days=_int(p, "older_than_days", settings.dormant_after_days),
-                residual_limit=_int(p, "residual_limit", settings.residual_limit_minor),
+                older_than_days=_int(
+                    p, "older_than_days", settings.dormant_after_days, largest=_CENTURY
+                ),
+                residual_limit=_int(
+                    p, "residual_limit", settings.residual_limit_minor, largest=_MONEY_LARGEST
+                ),
                 page=pg,
             ),
         )
@@ -334,7 +352,9 @@ def build_router(
                 firm_id,
                 _currency(p),
                 _date(p, "as_of", _today()),
-                reconciliation_days=_int(p, "reconciliation_days", settings.reconciliation_days),
+                reconciliation_days=_int(
+                    p, "reconciliation_days", settings.reconciliation_days, largest=_CENTURY
+                ),
             ),
         )
 
