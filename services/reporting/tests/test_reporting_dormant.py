@@ -199,3 +199,5 @@ async def test_the_threshold_and_residual_limit_are_parameters(
     nothing = await dormant(http, as_of="2025-06-30", older_than_days="1000000")
     assert section(nothing, "balances")["rows"] == []
     assert nothing["figures"]["total"] == 0
+    longest = await dormant(http, as_of="2025-06-30", older_than_days=str(2**31 - 1))
+    assert section(longest, "balances")["rows"] == []

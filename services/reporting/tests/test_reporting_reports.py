@@ -148,6 +148,15 @@ async def test_matter_ledger_card_runs_office_and_client_balances(scenario: Scen
     assert card["figures"]["outstanding_bills"] == 30000
 
 
+async def test_a_matter_ledger_card_without_a_start_runs_from_the_day_the_matter_opened(
+    scenario: Scenario,
+) -> None:
+    card = await scenario.get("matter-ledger/501", to="2025-03-31")
+    assert card["period"] == "2 January 2025 to 31 March 2025"  # Clio opened it on 2 January
+    period = await scenario.get("matter-ledger/501", **{"from": "2025-01-02", "to": "2025-03-31"})
+    assert card["sections"] == period["sections"]
+
+
 async def test_a_matter_ledger_card_is_found_by_the_reference_the_reports_show(
     scenario: Scenario,
 ) -> None:

@@ -74,9 +74,19 @@ def _date(params: Mapping[str, str], name: str, default: date | None = None) -> 
             raise reports.Invalid(f"{name} is required (a date, YYYY-MM-DD)")
         return default
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise reports.Invalid(f"{name}={raw!r} is not a date (YYYY-MM-DD)") from None
+    if not EARLIEST <= day <= LATEST:
+        raise reports.Invalid(
+            f"{name}={raw!r} is outside the dates reports cover ({EARLIEST} to {LATEST})"
+        )
+    return day
+
+
+EARLIEST, LATEST = date(1900, 1, 1), date(9999, 12, 30)
+"""The dates a report may be asked for: a period's opening balance is the day before it starts
+and ageing counts back from the date, so year 1 or 31 December 9999 overflowed (a 500)."""
 
 
 _LARGEST = 2**31 - 1
@@ -98,7 +108,9 @@ def _int(params: Mapping[str, str], name: str, default: int, *, largest: int = _
 
 
 _CENTURY = 36_525
-"""The most days a report looks back (older_than_days, reconciliation_days)."""
+"""The most days the breach register looks back for a late reconciliation (further back than
+year 1 is not a date). The dormant listing takes any count: longer than its dates go, it lists
+nothing."""
 _MONEY_LARGEST = 10**15
 """The largest amount in minor units a query may name (ten trillion pounds or euros)."""
 
@@ -253,7 +265,7 @@ def build_router(
                 firm_id,
                 _currency(p),
                 matter,
-                _date(p, "from", date(1900, 1, 1)),
+                _date(p, "from") if p.get("from") else None,
                 _date(p, "to", _today()),
             ),
         )
@@ -332,9 +344,7 @@ def build_router(
                 firm_id,
                 _currency(p),
                 _date(p, "as_of", _today()),
-                older_than_days=_int(
-                    p, "older_than_days", settings.dormant_after_days, largest=_CENTURY
-                ),
+                older_than_days=_int(p, "older_than_days", settings.dormant_after_days),
                 residual_limit=_int(
                     p, "residual_limit", settings.residual_limit_minor, largest=_MONEY_LARGEST
                 ),

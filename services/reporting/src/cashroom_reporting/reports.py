@@ -97,6 +97,10 @@ async def _matter_columns(
     )
 
 
+FIRST_DAY = date(1900, 1, 1)
+"""Where a matter's card starts when neither the request nor Clio says."""
+
+
 def _check_period(start: date, end: date) -> None:
     if start > end:
         raise Invalid(f"the period starts ({start}) after it ends ({end})")
@@ -184,12 +188,14 @@ async def matter_ledger(
     firm_id: str,
     currency: str | None,
     matter: str,
-    start: date,
+    start: date | None,
     end: date,
 ) -> Report:
     """One matter's ledger card; the matter named by its Clio id or by its reference as the
-    reports show it (``00097-Tír``)."""
-    _check_period(start, end)
+    reports show it (``00097-Tír``). Without ``start`` the card runs from the day the matter
+    was opened (anything earlier is its opening balance), or from its first entry."""
+    if start is not None:
+        _check_period(start, end)
     ctx = await context(session, firm_id, currency)
     if matter.isdigit():
         matter_id = int(matter)
@@ -205,6 +211,8 @@ async def matter_ledger(
     cur = ctx.header.currency
     infos = await queries.matter_infos(session, firm_id, [matter_id])
     info = infos.get(matter_id) or unknown_matter(matter_id)
+    if start is None:
+        start = min(info.opened_on or FIRST_DAY, end)
     opening = await queries.matter_balances(
         session, firm_id, cur, start - timedelta(days=1), matter_id=matter_id
     )

@@ -129,7 +129,7 @@ def consistency_text(report: Report) -> str:
 
 def to_csv(report: Report) -> str:
     """The report as CSV: a few lines saying what it is, then each section as a block (its
-    title, a header row, the rows, the totals row), then figures and checks."""
+    title, a header row, the rows, the totals row, its note), then figures and checks."""
     out = io.StringIO()
     w = csv.writer(out, lineterminator="\r\n")
     w.writerow([report.title])
@@ -152,6 +152,8 @@ def to_csv(report: Report) -> str:
                     for c in section.columns
                 ]
             )
+        if section.note:  # what the rows cover (and, for a page, that more follow)
+            w.writerow([section.note])
     if report.figures:
         w.writerow([])
         w.writerow(["Figure", "Value"])
