@@ -235,6 +235,12 @@ def test_a_refusal_that_is_not_a_running_sync_is_one_line(linked: Linked) -> Non
             "bank account 1 is not known for this firm",
         ),
         (["log", "--status", "misplaced"], FIRM, "status 'misplaced' is none of"),
+        (["log", "--search", "\x00"], FIRM, "contains a NUL character (%00)"),
+        (
+            ["report", "audit-trail", "--from", "2026-01-01", "-p", "bogus=1"],
+            FIRM,
+            "unknown query parameter(s) bogus",
+        ),
         (["resolve", "999999999", "retry"], FIRM, "no sync-log line 999999999"),
         (
             ["resolve", "1", "choose_vat_treatment", "vat_treatment=half"],

@@ -12,7 +12,7 @@ from rich.console import Console
 from typer.testing import CliRunner, Result
 
 from cashroom_chassis.auth import Role, verify_token
-from cashroom_cli.main import app
+from cashroom_cli.main import _report_path, app
 from cashroom_cli.output import Format, emit, money_text, money_value, render_report
 from cashroom_cli.target import Target, load_target
 
@@ -46,6 +46,33 @@ def test_an_unknown_report_is_named_with_the_choices() -> None:
     assert result.exit_code == 1
     assert "unknown report 'profit'" in result.output
     assert "trial-balance" in result.output
+
+
+def test_a_matters_reference_is_sent_as_one_path_segment_whatever_it_holds() -> None:
+    assert _report_path("matter-ledger/00097-Tír") == "/reports/matter-ledger/00097-T%C3%ADr"
+    assert _report_path("matter-ledger/../trial-balance") == (
+        "/reports/matter-ledger/..%2Ftrial-balance"
+    )
+    assert _report_path("matter-ledger/a#b?as_of=1") == "/reports/matter-ledger/a%23b%3Fas_of%3D1"
+    assert _report_path("aged-debtors") == "/reports/aged-debtors"
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["matter-ledger/"], "name the matter: matter-ledger/REFERENCE"),
+        (["matter-ledger"], "sync-summary, audit-trail, matter-ledger/MATTER"),
+        (["audit-trail", "--param", "offset"], "expected NAME=VALUE, got 'offset'"),
+        (["audit-trail", "-p", "=5"], "expected NAME=VALUE, got '=5'"),
+    ],
+)
+def test_a_report_request_that_cannot_be_right_is_refused_before_any_call(
+    monkeypatch: pytest.MonkeyPatch, arguments: list[str], message: str
+) -> None:
+    monkeypatch.setenv("REPORTING_URL", "http://127.0.0.1:9")
+    result = runner.invoke(app, ["report", *arguments])
+    assert result.exit_code == 1
+    assert message in result.output
 
 
 def test_a_date_that_is_not_a_date_is_refused_before_any_call(

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+from urllib.parse import quote
 
 import click
 import httpx
@@ -265,6 +266,17 @@ def settings_show(fmt: FormatOption = Format.TABLE) -> None:
         emit(client.get("connector", client.firm_path("/settings")), fmt, title="Sync settings")
 
 
+def _name_values(pairs: list[str]) -> dict[str, str]:
+    """``NAME=VALUE`` arguments as a mapping (names stripped, values as written)."""
+    found: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"expected NAME=VALUE, got {pair!r}")
+        found[name.strip()] = value
+    return found
+
+
 @settings_app.command("set")
 @handles_errors
 def settings_set(
@@ -274,12 +286,7 @@ def settings_set(
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """Change sync settings (validated by the connector against the ledger's chart)."""
-    changes: dict[str, Any] = {}
-    for pair in values:
-        name, sep, raw = pair.partition("=")
-        if not sep or not name:
-            raise ValueError(f"expected NAME=VALUE, got {pair!r}")
-        changes[name.strip()] = _setting_value(raw.strip())
+    changes = {name: _setting_value(raw.strip()) for name, raw in _name_values(values).items()}
     with api() as client:
         current = client.get("connector", client.firm_path("/settings"))
         updated = client.send(
@@ -327,7 +334,7 @@ def log(
     ] = None,
     object_type: Annotated[str | None, typer.Option(help="Clio resource, e.g. Bill")] = None,
     search: Annotated[str | None, typer.Option("--search", "-q", help="Text to look for")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10_000)] = 100,
+    limit: Annotated[int, typer.Option(min=1, max=1_000)] = 100,
     fmt: FormatOption = Format.TABLE,
 ) -> None:
     """The sync log: what happened to each Clio record, and why."""
@@ -368,10 +375,7 @@ def resolve(
     if action not in RESOLUTIONS:
         raise ValueError(f"unknown action {action!r}; choose one of: {', '.join(RESOLUTIONS)}")
     body: dict[str, Any] = {"action": action}
-    for pair in options or []:
-        name, sep, raw = pair.partition("=")
-        if not sep:
-            raise ValueError(f"expected NAME=VALUE, got {pair!r}")
+    for name, raw in _name_values(options or []).items():
         body[name] = money_value(name, raw) if name in MONEY_OPTIONS else _setting_value(raw)
     with api() as client:
         emit(
@@ -501,6 +505,21 @@ REPORTS = {
 
 
 REPORT_FORMATS = ("table", "json", "csv", "pdf")
+MATTER_LEDGER = "matter-ledger/"
+
+
+def _report_path(name: str) -> str:
+    """The reporting service's path of report ``name``; a matter's reference is sent as one
+    path segment whatever it holds (``/``, ``#``, ``?``, spaces, accents)."""
+    if name in REPORTS:
+        return REPORTS[name]
+    if name.startswith(MATTER_LEDGER):
+        matter = name.removeprefix(MATTER_LEDGER)
+        if not matter.strip():
+            raise ValueError("name the matter: matter-ledger/REFERENCE (or its Clio id)")
+        return "/reports/matter-ledger/" + quote(matter, safe="")
+    choices = ", ".join([*REPORTS, MATTER_LEDGER + "MATTER"])
+    raise ValueError(f"unknown report {name!r}; choose one of: {choices}")
 
 
 @app.command()
@@ -519,13 +538,20 @@ def report(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File for pdf, csv or json")
     ] = None,
+    settings: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            help="Any other parameter of the report, NAME=VALUE (repeatable): offset=500 and "
+            "limit=5000 for the audit trail, older_than_days=730 for dormant balances, "
+            "page=2 or page_size=0 for a listing's JSON ...",
+        ),
+    ] = None,
 ) -> None:
     """Any report of the reporting service, as a table, JSON, CSV or PDF."""
-    path = REPORTS.get(name)
-    if path is None and name.startswith("matter-ledger/"):
-        path = "/reports/" + name
-    if path is None:
-        raise ValueError(f"unknown report {name!r}; choose one of: {', '.join(REPORTS)}")
+    path = _report_path(name)
+    extra = _name_values(settings or [])
     for label, value in (("--as-of", as_of), ("--from", date_from), ("--to", date_to)):
         if value is not None:
             _iso_date(label, value)
@@ -533,7 +559,7 @@ def report(
         raise ValueError(f"--format {fmt!r}: choose one of {', '.join(REPORT_FORMATS)}")
     if output is not None and fmt == "table":
         raise ValueError("--output writes pdf, csv or json: add --format pdf|csv|json")
-    params = {"as_of": as_of, "from": date_from, "to": date_to}
+    params = {**extra, "as_of": as_of, "from": date_from, "to": date_to}
     with api() as client:
         if fmt in {"pdf", "csv"}:
             response = client.request(
