@@ -128,7 +128,10 @@ def run_demo(
             _wait_for_reports(client, console)
             if sandbox_args:
                 console.rule("Bank statements and reconciliation")
-                _reconcile_from_sandbox(client, console, stack)
+                statements = while_running.enter_context(
+                    tempfile.TemporaryDirectory(prefix="cashroom-statements-")
+                )
+                _reconcile_from_sandbox(client, console, stack, Path(statements))
             console.rule("Reports")
             _print_report(client, console, "trial-balance")
             _print_report(
@@ -326,15 +329,18 @@ def _wait_for_reports(client: Api, console: Console, *, timeout: float = 900) ->
             time.sleep(1.0)
 
 
-def _reconcile_from_sandbox(client: Api, console: Console, stack: Stack) -> None:
-    """Import every statement the sandbox's bank wrote, then reconcile each account as of its
-    last statement: one line per account, the three-way figure for client accounts."""
+def _reconcile_from_sandbox(client: Api, console: Console, stack: Stack, folder: Path) -> None:
+    """Import every statement the sandbox's bank wrote (into ``folder``, kept while the demo
+    runs and removed when it stops), then reconcile each account as of its last statement: one
+    line per account, the three-way figure for client accounts."""
     sandbox = stack.url_of("sandbox")
-    folder = Path(tempfile.mkdtemp(prefix="cashroom-statements-"))
     answer = httpx.post(f"{sandbox}/_control/statements", json={"dir": str(folder)}, timeout=120)
     if answer.status_code >= 400:
         raise ServiceError(f"the sandbox could not write statements: {answer.text[:300]}")
-    console.print(f"The bank's statements are in {folder} (`cashroom bank import` takes them).")
+    console.print(
+        f"The bank's statements are in {folder} while Cashroom runs "
+        "(`cashroom bank import` takes them)."
+    )
     last: dict[int, dict[str, Any]] = {}
     for item in answer.json()["statements"]:
         path = Path(item["path"])
