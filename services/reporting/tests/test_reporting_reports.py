@@ -233,6 +233,23 @@ async def test_vat_return_excludes_outside_scope_disbursements(scenario: Scenari
         10000,
         0,
     )
+    # Each tag's row names its box on the return asked for, and only on that one.
+    uk_boxes = {r["vat_code"]: r["box"] for r in rows(uk, "tags")}
+    ie_boxes = {r["vat_code"]: r["box"] for r in rows(ie, "tags")}
+    assert uk_boxes == {
+        "output_vat": "box 1",
+        "input_vat": "box 4",
+        "sales_standard": "box 6",
+        "purchases_standard": "box 7",
+        "outside_scope": "none (outside the scope of VAT)",
+    }
+    assert ie_boxes == {
+        "output_vat": "T1",
+        "input_vat": "T2",
+        "sales_standard": "none on the Irish VAT3",
+        "purchases_standard": "none on the Irish VAT3",
+        "outside_scope": "none (outside the scope of VAT)",
+    }
 
 
 async def test_dormant_balances_list_the_untouched_ledger_with_its_proposed_action(

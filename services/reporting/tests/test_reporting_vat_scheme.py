@@ -1,6 +1,7 @@
 """Which VAT return a firm gets when it does not say: its own. A firm in Ireland files the VAT3,
 a firm in England and Wales the UK 9-box return; a scheme asked for still wins, and the return
-says which scheme it used and why (and when the one asked for is not the firm's own)."""
+says which scheme it used and why (and when the one asked for is not the firm's own). The
+client listing, likewise, cites the rules of the firm's own regulator."""
 
 from __future__ import annotations
 
@@ -118,3 +119,27 @@ async def test_a_profile_without_name_or_jurisdiction_is_refused(
     assert "jurisdiction" in response.text
     wrong = await http.put(f"/firms/{firm}/profile", json={"jurisdiction": "fr"})
     assert wrong.status_code == 422
+
+
+async def test_the_client_listing_cites_the_rules_of_the_firms_own_regulator(
+    firm_http: tuple[str, httpx.AsyncClient],
+) -> None:
+    firm, http = firm_http
+
+    async def overdrawn_title() -> str:
+        response = await http.get(
+            f"/firms/{firm}/reports/client-ledger-balances", params={"as_of": "2025-03-31"}
+        )
+        assert response.status_code == 200, response.text
+        [section] = [s for s in response.json()["sections"] if s["key"] == "overdrawn"]
+        return str(section["title"])
+
+    await _jurisdiction(firm_http, "ie")
+    assert await overdrawn_title() == (
+        "Overdrawn client ledgers (deficit: rectify at once; tell the Law Society if not "
+        "rectified within 7 days (Solicitors Accounts Regulations, S.I. 118/2023))"
+    )
+    await _jurisdiction(firm_http, "ew")
+    assert await overdrawn_title() == (
+        "Overdrawn client ledgers (breach: replace at once, SRA Accounts Rules 6.1)"
+    )

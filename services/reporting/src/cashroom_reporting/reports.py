@@ -21,7 +21,12 @@ from cashroom_reporting.domain.client_money import MatterColumns
 from cashroom_reporting.domain.document import EVERY_ROW, Consistency, Page, Report
 from cashroom_reporting.domain.facts import Header, unknown_matter
 from cashroom_reporting.domain.postings import ZERO
-from cashroom_reporting.domain.vat import Jurisdiction, Scheme, choose_scheme
+from cashroom_reporting.domain.vat import (
+    CURRENCY_JURISDICTION,
+    Jurisdiction,
+    Scheme,
+    choose_scheme,
+)
 
 
 class ReportError(Exception):
@@ -49,6 +54,14 @@ class Context:
     header: Header
     consistency: Consistency
     state: queries.FirmState
+
+    @property
+    def jurisdiction(self) -> Jurisdiction | None:
+        """The firm's, from its profile; else as its books' currency says (EUR: Ireland, GBP:
+        England and Wales); else not known."""
+        if self.state.jurisdiction:
+            return Jurisdiction(self.state.jurisdiction)
+        return CURRENCY_JURISDICTION.get(self.state.books_currency or "")
 
 
 async def context(session: AsyncSession, firm_id: str, currency: str | None) -> Context:
@@ -179,6 +192,7 @@ async def client_ledger_balances(
         as_of,
         include_zero=include_zero,
         dormant_after_days=dormant_after_days,
+        rules=client_money.rules_for(ctx.jurisdiction),
         page=page,
     )
 
@@ -391,6 +405,7 @@ async def dormant_balances(
         as_of,
         older_than_days=older_than_days,
         residual_limit=residual_limit,
+        rules=client_money.rules_for(ctx.jurisdiction),
         page=page,
     )
 

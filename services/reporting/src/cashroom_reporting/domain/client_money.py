@@ -1,5 +1,6 @@
 """Client ledger balances listing (§3.2), matter ledger card (§3.11), dormant and residual
-balances (§3.12) and the breach register (§2.5, SRA 6.1)."""
+balances (§3.12) and the breach register (§2.5; the regulator's rules cited as the firm's
+jurisdiction has them: ``RULES``)."""
 
 from __future__ import annotations
 
@@ -36,8 +37,40 @@ from cashroom_reporting.domain.facts import (
 )
 from cashroom_reporting.domain.financial import balance_of
 from cashroom_reporting.domain.postings import Movement
+from cashroom_reporting.domain.vat import Jurisdiction
 
 M = Kind.MONEY
+
+
+@dataclass(frozen=True, slots=True)
+class ClientMoneyRules:
+    """What the firm's regulator says, where a report tells the cashier what to do."""
+
+    overdrawn: str  # an overdrawn client ledger
+    residual: str  # a small client balance whose owner cannot be traced
+
+
+RULES = {
+    Jurisdiction.ENGLAND_AND_WALES: ClientMoneyRules(
+        overdrawn="breach: replace at once, SRA Accounts Rules 6.1",
+        residual="residual balance route (e.g. charity, SRA Accounts Rules 5.1(c))",
+    ),
+    Jurisdiction.IRELAND: ClientMoneyRules(
+        overdrawn="deficit: rectify at once; tell the Law Society if not rectified within "
+        "7 days (Solicitors Accounts Regulations, S.I. 118/2023)",
+        residual="list it among the balances held two years or more for the reporting "
+        "accountant (S.I. 118/2023)",
+    ),
+}
+ANY_REGULATOR = ClientMoneyRules(
+    overdrawn="breach: replace at once",
+    residual="the regulator's route for residual balances",
+)
+"""For a firm whose jurisdiction is not known (no profile, no books currency to go by)."""
+
+
+def rules_for(jurisdiction: Jurisdiction | None) -> ClientMoneyRules:
+    return RULES.get(jurisdiction, ANY_REGULATOR) if jurisdiction else ANY_REGULATOR
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +146,7 @@ def client_ledger_balances(
     *,
     include_zero: bool,
     dormant_after_days: int,
+    rules: ClientMoneyRules = ANY_REGULATOR,
     page: Page = EVERY_ROW,
 ) -> Report:
     """Totals, counts and checks over every matter in ``columns``; rows built for ``page`` of
@@ -204,7 +238,7 @@ def client_ledger_balances(
         ),
         Section(
             "overdrawn",
-            "Overdrawn client ledgers (breach: replace at once, SRA 6.1)",
+            f"Overdrawn client ledgers ({rules.overdrawn})",
             LISTING_COLUMNS,
             rows_of(listing.overdrawn),
             highlight_key="overdrawn",
@@ -395,6 +429,7 @@ def dormant_balances(
     *,
     older_than_days: int,
     residual_limit: int,
+    rules: ClientMoneyRules = ANY_REGULATOR,
     page: Page = EVERY_ROW,
 ) -> Report:
     """Counts and totals (per age band) over every dormant matter in ``columns``; rows built for
@@ -415,7 +450,7 @@ def dormant_balances(
         if c.client < 0:
             action = "overdrawn: replace from office money and investigate"
         elif c.client <= residual_limit:
-            action = "return to client; if untraceable, residual balance route (e.g. charity, SRA 5.1(c))"
+            action = f"return to client; if untraceable, {rules.residual}"
         else:
             action = "return to client; if untraceable, apply for regulator authorisation"
         rows.append(

@@ -33,22 +33,42 @@ from cashroom_reporting.domain.vat import (
 
 M = Kind.MONEY
 
-TAG_BOXES: Mapping[str, str] = {
-    VatTag.OUTPUT_VAT: "UK 1 / IE T1",
-    VatTag.ACQUISITION_VAT: "UK 2 / IE T1",
-    VatTag.INPUT_VAT: "UK 4 / IE T2",
-    VatTag.SALES_STANDARD: "UK 6",
-    VatTag.SALES_ZERO_RATED: "UK 6",
-    VatTag.SALES_EXEMPT: "UK 6",
-    VatTag.PURCHASES_STANDARD: "UK 7",
-    VatTag.PURCHASES_ZERO_RATED: "UK 7",
-    VatTag.PURCHASES_EXEMPT: "UK 7",
-    VatTag.SALES_EU_GOODS: "UK 6, 8 / IE E1",
-    VatTag.ACQUISITIONS_EU_GOODS: "UK 7, 9 / IE E2",
-    VatTag.SALES_EU_SERVICES: "IE ES1",
-    VatTag.PURCHASES_EU_SERVICES: "IE ES2",
-    VatTag.OUTSIDE_SCOPE: "none (outside the scope of VAT)",
+_OUTSIDE = "none (outside the scope of VAT)"
+TAG_BOXES: Mapping[Scheme, Mapping[str, str]] = {
+    Scheme.UK: {
+        VatTag.OUTPUT_VAT: "box 1",
+        VatTag.ACQUISITION_VAT: "box 2",
+        VatTag.INPUT_VAT: "box 4",
+        VatTag.SALES_STANDARD: "box 6",
+        VatTag.SALES_ZERO_RATED: "box 6",
+        VatTag.SALES_EXEMPT: "box 6",
+        VatTag.PURCHASES_STANDARD: "box 7",
+        VatTag.PURCHASES_ZERO_RATED: "box 7",
+        VatTag.PURCHASES_EXEMPT: "box 7",
+        VatTag.SALES_EU_GOODS: "boxes 6 and 8",
+        VatTag.ACQUISITIONS_EU_GOODS: "boxes 7 and 9",
+        VatTag.OUTSIDE_SCOPE: _OUTSIDE,
+    },
+    Scheme.IE: {
+        VatTag.OUTPUT_VAT: "T1",
+        VatTag.ACQUISITION_VAT: "T1",
+        VatTag.INPUT_VAT: "T2",
+        VatTag.SALES_EU_GOODS: "E1",
+        VatTag.ACQUISITIONS_EU_GOODS: "E2",
+        VatTag.SALES_EU_SERVICES: "ES1",
+        VatTag.PURCHASES_EU_SERVICES: "ES2",
+        VatTag.OUTSIDE_SCOPE: _OUTSIDE,
+    },
 }
+"""Where each tag's lines go on the scheme's return (as ``uk_return`` and ``irish_vat3`` add
+them up): the VAT3 has no boxes for net sales and purchases, the UK return none for EU
+services."""
+
+
+def _box(scheme: Scheme, tag: str) -> str:
+    if tag not in set(VatTag):
+        return "unclassified: not in any box"
+    return TAG_BOXES[scheme].get(tag, f"none on the {scheme.label}")
 
 
 def vat_return(
@@ -69,7 +89,7 @@ def vat_return(
     tag_rows: list[Row] = [
         {
             "vat_code": tag,
-            "box": TAG_BOXES.get(tag, "unclassified: not in any box"),
+            "box": _box(scheme, tag),
             "debit": m.debit,
             "credit": m.credit,
             "net": m.net,
