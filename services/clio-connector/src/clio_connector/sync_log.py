@@ -13,7 +13,7 @@ from sqlalchemy.sql import Select
 
 from cashroom_chassis.db import Database
 from clio_connector.db.tables import record_snapshots, sync_log
-from clio_connector.domain.sync_rules import LedgerStatus, LogStatus, resource_named
+from clio_connector.domain.sync_rules import OBJECT_TYPES, LedgerStatus, LogStatus, resource_named
 
 _SYNC_STATUSES = {s.value for s in LogStatus}
 _LEDGER_STATUSES = {s.value for s in LedgerStatus}
@@ -37,13 +37,17 @@ class LogQuery:
 
 
 def _object_type(value: str) -> str:
-    """``Bill`` or ``bills`` (Clio's record name or the resource)."""
-    if value[:1].isupper():
+    """``Bill`` or ``bills`` (Clio's record name or the resource); anything else is refused
+    (it would match no line, and an empty log would read as "nothing happened")."""
+    if value in OBJECT_TYPES:
         return value
     try:
         return resource_named(value).object_type
     except ValueError:
-        raise UnknownFilter(f"object_type {value!r} is not a Clio record type") from None
+        raise UnknownFilter(
+            f"object_type {value!r} is not a Clio record type the connector reads: "
+            f"{', '.join(sorted(OBJECT_TYPES))}"
+        ) from None
 
 
 def _open_flag() -> Any:

@@ -184,6 +184,15 @@ async def test_the_sync_log_has_a_line_per_record_and_the_ledgers_answer_to_each
     assert [line["object_id"] for line in found] == [WAITING_BILL]
     unknown = await c.api.get(f"/firms/{c.firm_id}/sync-log", params={"status": "lost"})
     assert unknown.status_code == 422
+    by_record_name = await c.log(status="skipped", object_type="Bill")
+    assert by_record_name == skipped
+    # A record type the connector never reads is refused, not answered with an empty log.
+    nope = await c.api.get(f"/firms/{c.firm_id}/sync-log", params={"object_type": "Nope"})
+    assert nope.status_code == 422
+    assert (
+        "object_type 'Nope' is not a Clio record type the connector reads: "
+        in (nope.json()["error"])
+    )
 
     # When the ledger answers three of the events: posted, rejected, held and then posted
     posted, rejected, held = (e for e in events[:3])

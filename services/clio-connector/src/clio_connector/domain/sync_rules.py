@@ -98,6 +98,8 @@ WEBHOOK_RESOURCES: tuple[ClioResource, ...] = tuple(r for r in SYNC_ORDER if r.w
 POLLED_RESOURCES: tuple[ClioResource, ...] = tuple(r for r in SYNC_ORDER if not r.webhook_model)
 _BY_PATH = {r.path: r for r in (*SYNC_ORDER, LINE_ITEMS)}
 _BY_MODEL = {r.webhook_model: r for r in SYNC_ORDER if r.webhook_model}
+OBJECT_TYPES = frozenset(r.object_type for r in _BY_PATH.values())
+"""The Clio record types the connector reads and logs (``Bill``, ``Matter`` ...)."""
 
 
 def resource_named(path: str) -> ClioResource:
