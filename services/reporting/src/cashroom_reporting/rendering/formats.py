@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal
@@ -192,14 +193,36 @@ _REPLACEMENTS = str.maketrans(
         "€": "EUR ",
         "≥": ">=",
         "≤": "<=",
+        # Latin letters with no decomposition into a base letter and an accent:
+        "Ł": "L",
+        "ł": "l",
+        "Đ": "D",
+        "đ": "d",
+        "Ħ": "H",
+        "ħ": "h",
+        "ı": "i",
+        "Œ": "OE",
+        "œ": "oe",
     }
 )
 
 
 def pdf_safe(value: str) -> str:
-    """The PDF uses the standard Helvetica font (Latin-1): typographic punctuation is replaced
-    and anything else outside Latin-1 becomes '?'."""
-    return value.translate(_REPLACEMENTS).encode("latin-1", "replace").decode("latin-1")
+    """The PDF uses the standard Helvetica font (Latin-1): typographic punctuation is replaced,
+    a Latin letter outside Latin-1 is written as its base letter (Łukasz Dvořák: Lukasz Dvorák,
+    where '?ukasz Dvo?ák' was written before), and anything else (another script) becomes '?'.
+    JSON and CSV keep every name exactly."""
+    text = value.translate(_REPLACEMENTS)
+    if text.isascii():
+        return text
+    return "".join(_latin1(c) for c in text)
+
+
+def _latin1(char: str) -> str:
+    if ord(char) < 256:
+        return char
+    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    return base if base and all(ord(c) < 256 for c in base) else "?"
 
 
 class _Document(FPDF):
