@@ -20,7 +20,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from sample_service import effect_count, migrate, run_consumer
 
 from cashroom_chassis.db import Database
-from cashroom_chassis.dead_letters import list_dead_letters, replay
+from cashroom_chassis.dead_letters import UnknownTopic, list_dead_letters, replay
 from cashroom_chassis.faults import CRASH_EXIT_CODE
 from cashroom_chassis.outbox import add_to_outbox
 from cashroom_chassis.settings import ServiceSettings
@@ -289,3 +289,13 @@ async def test_offsets_are_committed_only_after_the_transaction(
     finally:
         consuming.cancel()
         await asyncio.gather(consuming, return_exceptions=True)
+
+
+async def test_the_dead_letters_of_a_topic_the_broker_does_not_have_are_refused_by_name(
+    settings: ServiceSettings, topic: str, unique_name: str
+) -> None:
+    # A topic with nothing failed on it has no dead letters; a misspelt one is said to be missing.
+    assert await list_dead_letters(settings.kafka_bootstrap_servers, topic, idle_ms=200) == []
+    missing = f"test.{unique_name}.misspelt"
+    with pytest.raises(UnknownTopic, match=f"the broker has no topic '{missing}'"):
+        await list_dead_letters(settings.kafka_bootstrap_servers, missing)

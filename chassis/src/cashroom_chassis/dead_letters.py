@@ -11,6 +11,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from cashroom_contracts.topics import dead_letter_topic
 
 
+class UnknownTopic(ValueError):
+    """Neither the topic nor its dead-letter twin is on the broker (a misspelt name, most
+    likely): said, rather than answered with no dead letters."""
+
+
 @dataclass(frozen=True)
 class DeadLetter:
     topic: str  # the dead-letter topic
@@ -44,7 +49,10 @@ async def list_dead_letters(
             partitions = consumer.partitions_for_topic(dlq) or set()
         assignment = [TopicPartition(dlq, p) for p in sorted(partitions)]
         if not assignment:
-            return []
+            main = dlq.removesuffix(".dlq")
+            if consumer.partitions_for_topic(main) is None:
+                raise UnknownTopic(f"the broker has no topic {main!r} (nor its {dlq!r})")
+            return []  # nothing has failed on it yet
         consumer.assign(assignment)
         await consumer.seek_to_beginning(*assignment)
         while len(letters) < limit:
