@@ -75,6 +75,17 @@ def test_a_report_request_that_cannot_be_right_is_refused_before_any_call(
     assert message in result.output
 
 
+@pytest.mark.parametrize("given", ["", "  ", "3f", "3f2", "not-an-id", "3f2a;drop"])
+def test_an_exception_is_resolved_only_by_enough_of_its_id(
+    monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    # An empty prefix matched every open exception, so a lone one was resolved as a breach.
+    monkeypatch.setenv("LEDGER_URL", "http://127.0.0.1:9")
+    result = runner.invoke(app, ["exceptions", "resolve", given, "--as", "breach", "--reason", "x"])
+    assert result.exit_code == 1
+    assert "is not an exception id: give it, or at least its first 4" in result.output
+
+
 def test_a_date_that_is_not_a_date_is_refused_before_any_call(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -435,6 +435,10 @@ def exceptions_list(
     emit(rows, fmt, title=f"{len(rows)} {'' if all_ else 'open '}exception(s)")
 
 
+MIN_ID_PREFIX = 4
+UUID_CHARACTERS = "0123456789abcdef-"
+
+
 @exceptions_app.command("resolve")
 @handles_errors
 def exceptions_resolve(
@@ -456,6 +460,13 @@ def exceptions_resolve(
         raise ValueError(f"--as {how!r}: choose breach or fixed")
     if not reason.strip():
         raise ValueError("--reason: say why (it is kept in the audit trail)")
+    wanted = exception.strip().lower()
+    if len(wanted.replace("-", "")) < MIN_ID_PREFIX or set(wanted) - set(UUID_CHARACTERS):
+        # An empty or one-letter prefix would name whichever exception happens to be alone.
+        raise ValueError(
+            f"{exception!r} is not an exception id: give it, or at least its first "
+            f"{MIN_ID_PREFIX} characters (`cashroom exceptions list`)"
+        )
     with api() as client:
         open_ones = client.get(
             "ledger",
@@ -463,7 +474,7 @@ def exceptions_resolve(
             role=Role.VIEWER,
             params={"open": True, "limit": 5000},
         )
-        matches = [e for e in open_ones if str(e["exception_id"]).startswith(exception.lower())]
+        matches = [e for e in open_ones if str(e["exception_id"]).startswith(wanted)]
         if not matches:
             raise ValueError(f"no open exception {exception!r} (`cashroom exceptions list`)")
         if len(matches) > 1:
