@@ -54,6 +54,8 @@ def test_a_matters_reference_is_sent_as_one_path_segment_whatever_it_holds() -> 
         "/reports/matter-ledger/..%2Ftrial-balance"
     )
     assert _report_path("matter-ledger/a#b?as_of=1") == "/reports/matter-ledger/a%23b%3Fas_of%3D1"
+    assert _report_path("matter-ledger/..") == "/reports/matter-ledger/%2E%2E"
+    assert _report_path("matter-ledger/.") == "/reports/matter-ledger/%2E"
     assert _report_path("aged-debtors") == "/reports/aged-debtors"
 
 

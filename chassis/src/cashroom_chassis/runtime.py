@@ -24,7 +24,7 @@ from fastapi.responses import JSONResponse
 from faststream.kafka import KafkaBroker
 from sqlalchemy import text
 
-from cashroom_chassis import migrations
+from cashroom_chassis import bad_values, migrations
 from cashroom_chassis.consumer import BatchHandler, EventConsumer, EventHandler
 from cashroom_chassis.db import Database
 from cashroom_chassis.kafka import create_producer
@@ -162,6 +162,7 @@ def create_app(runtime: Runtime, *, title: str, version: str = "0.1.0") -> FastA
 
     app = FastAPI(title=title, version=version, lifespan=lifespan)
     app.add_middleware(RefuseNulCharacters)
+    bad_values.install(app)
     app.state.runtime = runtime
     app.state.auth_signing_key = runtime.settings.auth_signing_key.get_secret_value()
 

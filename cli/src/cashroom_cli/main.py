@@ -528,7 +528,10 @@ def _report_path(name: str) -> str:
         matter = name.removeprefix(MATTER_LEDGER)
         if not matter.strip():
             raise ValueError("name the matter: matter-ledger/REFERENCE (or its Clio id)")
-        return "/reports/matter-ledger/" + quote(matter, safe="")
+        segment = quote(matter, safe="")
+        if segment in {".", ".."}:  # a URL would take these as "here" and "up one"
+            segment = segment.replace(".", "%2E")
+        return "/reports/matter-ledger/" + segment
     choices = ", ".join([*REPORTS, MATTER_LEDGER + "MATTER"])
     raise ValueError(f"unknown report {name!r}; choose one of: {choices}")
 

@@ -60,6 +60,8 @@ async def http(infrastructure: Infrastructure) -> AsyncIterator[tuple[str, httpx
         ("trial-balance", {"currency": "usd"}, 422, "not an ISO 4217 code"),
         ("trial-balance", {"currency": "USD"}, 422, "has no postings in USD"),
         ("matter-ledger/999", {}, 404, "has no matter 999"),
+        ("matter-ledger/99999999999999999999999", {}, 404, "has no matter 9999999"),
+        ("matter-ledger/%2E%2E", {}, 404, "has no matter with reference '..'"),
         ("matter-ledger/abc", {}, 404, "has no matter with reference 'abc'"),
         (
             "nominal-ledger/7777",

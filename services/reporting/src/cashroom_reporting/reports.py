@@ -110,6 +110,8 @@ async def _matter_columns(
     )
 
 
+BIGGEST_ID = 2**63 - 1
+"""Clio's ids are bigints: a longer number names no matter."""
 FIRST_DAY = date(1900, 1, 1)
 """Where a matter's card starts when neither the request nor Clio says."""
 
@@ -213,7 +215,7 @@ async def matter_ledger(
     ctx = await context(session, firm_id, currency)
     if matter.isdigit():
         matter_id = int(matter)
-        if not await queries.matter_exists(session, firm_id, matter_id):
+        if matter_id > BIGGEST_ID or not await queries.matter_exists(session, firm_id, matter_id):
             raise NotFound(f"firm {firm_id!r} has no matter {matter_id}")
     else:
         found = await queries.matter_ids_with_reference(session, firm_id, matter)
