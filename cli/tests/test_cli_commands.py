@@ -127,6 +127,14 @@ def test_a_token_needs_the_signing_key() -> None:
     assert verify_token("k", issued.output.strip()).role is Role.VIEWER
 
 
+def test_a_token_is_signed_with_the_running_demos_key_for_its_firm(no_stack: Path) -> None:
+    Target(firm_id="demo-firm", signing_key="demo-key").save(no_stack)
+    issued = runner.invoke(app, ["token"])
+    assert issued.exit_code == 0, issued.output
+    principal = verify_token("demo-key", issued.output.strip())
+    assert (principal.firm_id, principal.role) == ("demo-firm", Role.CASHIER)
+
+
 def test_settings_need_name_value_pairs(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONNECTOR_URL", "http://127.0.0.1:9")
     result = runner.invoke(app, ["settings", "set", "allow_full_sync"])

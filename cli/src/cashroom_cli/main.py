@@ -113,7 +113,10 @@ def demo(
 
 @app.command()
 def token(
-    firm: Annotated[str, typer.Option(help="The firm the token may act for.")],
+    firm: Annotated[
+        str | None,
+        typer.Option(help="The firm the token may act for (default: the running demo's)."),
+    ] = None,
     role: Annotated[Role, typer.Option(help="What it may do.")] = Role.CASHIER,
     subject: Annotated[
         str, typer.Option(help="Who uses it (recorded in the audit trail).")
@@ -123,9 +126,20 @@ def token(
         str, typer.Option(envvar="AUTH_SIGNING_KEY", help="The services' key.")
     ] = "",
 ) -> None:
-    """Issue an API bearer token for one firm and role (needs AUTH_SIGNING_KEY)."""
-    if not signing_key:
-        err.print("cashroom token: set AUTH_SIGNING_KEY (the key the services verify tokens with)")
+    """Issue an API bearer token for one firm and role: signed with AUTH_SIGNING_KEY, else with
+    the running `cashroom demo`'s key (from its stack file)."""
+    try:
+        running = load_target()
+    except TargetError as error:
+        err.print(f"cashroom token: {error}")
+        raise typer.Exit(2) from None
+    signing_key = signing_key or running.signing_key
+    firm = firm or running.firm_id
+    if not signing_key or not firm:
+        err.print(
+            "cashroom token: set AUTH_SIGNING_KEY (the key the services verify tokens with) and "
+            "--firm, or start `cashroom demo`"
+        )
         raise typer.Exit(2)
     print(
         issue_token(
