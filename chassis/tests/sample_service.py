@@ -12,6 +12,7 @@ import asyncio
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from faststream.kafka import KafkaBroker
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, Uuid, func, select
@@ -23,10 +24,26 @@ from cashroom_chassis.messaging_tables import add_messaging_tables
 from cashroom_chassis.migrations import upgrade
 from cashroom_chassis.outbox import OutboxRelay
 from cashroom_chassis.settings import ServiceSettings
+from cashroom_chassis.testing import Infrastructure
 from cashroom_contracts.envelope import Envelope, EventPayload
 from cashroom_contracts.events.clio import ClientMoneyReceived
 
 MIGRATIONS = Path(__file__).parent / "sample_migrations"
+
+
+def sample_settings(
+    infrastructure: Infrastructure, unique_name: str, **extra: Any
+) -> ServiceSettings:
+    """The sample service's settings against the tests' PostgreSQL and broker, in a schema of
+    its own (``extra``: any other setting, e.g. ``auth_signing_key``)."""
+    return ServiceSettings(
+        service_name=f"sample_{unique_name}",
+        database_url=infrastructure.database_url,
+        kafka_bootstrap_servers=infrastructure.kafka_bootstrap_servers,
+        kafka_enable_idempotence=infrastructure.kafka_enable_idempotence,
+        **extra,
+    )
+
 
 metadata = MetaData()
 add_messaging_tables(metadata)

@@ -12,12 +12,11 @@ import httpx
 import pytest
 from fastapi import Depends
 from pydantic import SecretStr
-from sample_service import effects, migrate
+from sample_service import effects, migrate, sample_settings
 from sqlalchemy import select
 
 from cashroom_chassis.auth import InvalidToken, Principal, Role, issue_token, require, verify_token
 from cashroom_chassis.runtime import Runtime, create_app
-from cashroom_chassis.settings import ServiceSettings
 from cashroom_chassis.testing import Infrastructure
 
 KEY = "test-signing-key"
@@ -59,12 +58,7 @@ def test_roles_include_the_ones_below() -> None:
 async def client(
     infrastructure: Infrastructure, unique_name: str
 ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = ServiceSettings(
-        service_name=f"sample_{unique_name}",
-        database_url=infrastructure.database_url,
-        kafka_bootstrap_servers=infrastructure.kafka_bootstrap_servers,
-        auth_signing_key=SecretStr(KEY),
-    )
+    settings = sample_settings(infrastructure, unique_name, auth_signing_key=SecretStr(KEY))
     await migrate(settings)
     runtime = Runtime(settings)
     app = create_app(runtime, title="sample")

@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from pydantic import BaseModel, SecretStr
+from sample_service import sample_settings
 from sqlalchemy import text
 
 from cashroom_chassis.runtime import Runtime, create_app
-from cashroom_chassis.settings import ServiceSettings
 from cashroom_chassis.testing import Infrastructure
 
 
@@ -24,12 +24,7 @@ class Note(BaseModel):
 async def client(
     infrastructure: Infrastructure, unique_name: str
 ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = ServiceSettings(
-        service_name=f"sample_{unique_name}",
-        database_url=infrastructure.database_url,
-        kafka_bootstrap_servers=infrastructure.kafka_bootstrap_servers,
-        auth_signing_key=SecretStr("key"),
-    )
+    settings = sample_settings(infrastructure, unique_name, auth_signing_key=SecretStr("key"))
     runtime = Runtime(settings)
     app = create_app(runtime, title="sample")
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from aiokafka import ConsumerRecord
-from sample_service import HandlerRefused, effect_count, handle, migrate
+from sample_service import HandlerRefused, effect_count, handle, migrate, sample_settings
 from sqlalchemy import event, text
 
 from cashroom_chassis.consumer import EventConsumer
@@ -51,13 +51,7 @@ def record(topic: str, offset: int, envelope: Envelope[Any]) -> ConsumerRecord[A
 
 @pytest.fixture
 async def settings(infrastructure: Infrastructure, unique_name: str) -> ServiceSettings:
-    s = ServiceSettings(
-        service_name=f"sample_{unique_name}",
-        database_url=infrastructure.database_url,
-        kafka_bootstrap_servers=infrastructure.kafka_bootstrap_servers,
-        kafka_enable_idempotence=infrastructure.kafka_enable_idempotence,
-        kafka_handler_attempts=2,
-    )
+    s = sample_settings(infrastructure, unique_name, kafka_handler_attempts=2)
     await migrate(s)
     return s
 

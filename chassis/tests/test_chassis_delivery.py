@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from sample_service import effect_count, migrate, run_consumer
+from sample_service import effect_count, migrate, run_consumer, sample_settings
 
 from cashroom_chassis.db import Database
 from cashroom_chassis.dead_letters import UnknownTopic, list_dead_letters, replay
@@ -47,13 +47,7 @@ def receipt(n: int, payer: str = "Áine O'Neill") -> ClientMoneyReceived:
 
 @pytest.fixture
 async def settings(infrastructure: Infrastructure, unique_name: str) -> ServiceSettings:
-    s = ServiceSettings(
-        service_name=f"sample_{unique_name}",
-        database_url=infrastructure.database_url,
-        kafka_bootstrap_servers=infrastructure.kafka_bootstrap_servers,
-        kafka_enable_idempotence=infrastructure.kafka_enable_idempotence,
-        kafka_handler_attempts=3,
-    )
+    s = sample_settings(infrastructure, unique_name, kafka_handler_attempts=3)
     await migrate(s)
     return s
 

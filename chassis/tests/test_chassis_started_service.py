@@ -7,22 +7,16 @@ from __future__ import annotations
 import gc
 
 from pydantic import SecretStr
-from sample_service import migrate
+from sample_service import migrate, sample_settings
 
 from cashroom_chassis.runtime import Runtime, create_app
-from cashroom_chassis.settings import ServiceSettings
 from cashroom_chassis.testing import Infrastructure
 
 
 async def test_what_starting_made_is_frozen_and_what_requests_make_is_not(
     infrastructure: Infrastructure, unique_name: str
 ) -> None:
-    settings = ServiceSettings(
-        service_name=f"sample_{unique_name}",
-        database_url=infrastructure.database_url,
-        kafka_bootstrap_servers=infrastructure.kafka_bootstrap_servers,
-        auth_signing_key=SecretStr("key"),
-    )
+    settings = sample_settings(infrastructure, unique_name, auth_signing_key=SecretStr("key"))
     await migrate(settings)
     runtime = Runtime(settings)
     app = create_app(runtime, title="sample")
