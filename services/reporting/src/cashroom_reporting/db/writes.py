@@ -480,6 +480,10 @@ _ITEM_DATED = {
 }
 """Which Clio record dates a sub-ledger item, by its key's prefix (``bill:9001``): the table,
 its id and its date."""
+_ITEM_DATED_BY_TABLE = {
+    table: (prefix, id_column, date_column)
+    for prefix, (table, id_column, date_column) in _ITEM_DATED.items()
+}
 
 
 def _item_record_id(prefix: str, key: str) -> str:
@@ -490,17 +494,31 @@ def _item_record_id(prefix: str, key: str) -> str:
     )
 
 
+def _item_dating() -> tuple[str, str]:
+    """SQL for ``_item_spans_insert``: the date of a span's item (the first of the records
+    ``_ITEM_DATED`` names that it has), and the joins that find those records."""
+    dates, joins = [], []
+    for prefix, (table, id_column, date_column) in _ITEM_DATED.items():
+        dates.append(f"{prefix}.{date_column}")
+        joins.append(
+            f"LEFT JOIN {table} AS {prefix} ON {prefix}.firm_id = s.firm_id "
+            f"AND {prefix}.{id_column} = {_item_record_id(prefix, 's.item_key')}"
+        )
+    return f"COALESCE({', '.join(dates)})", "\n".join(joins)
+
+
 def _item_spans_insert(wanted: str) -> str:
     """Each day a sub-ledger item (a bill, a supplier invoice) moved, its cumulative debits and
     credits then, until its next day: the items owing on any date are the live spans containing
     it (one index search, no lookup of their lines), with their balance on that date, and the
     date they are aged by (``dated``, kept by ``date_items`` when the Clio record comes later or
     changes). ``wanted`` says which journal lines to derive from."""
+    dated, dating_joins = _item_dating()
     return f"""
 INSERT INTO item_spans
     (firm_id, account_code, item_key, currency, from_day, to_day, debit, credit, matter_id,
      opened_on, live, dated)
-SELECT s.*, COALESCE(bill.issued_on, invoice.invoiced_on)
+SELECT s.*, {dated}
 FROM (
     SELECT firm_id, account_code, item_key, currency, day, LEAD(day) OVER w,
            SUM(debit) OVER w, SUM(credit) OVER w, MIN(matter_id) OVER item, MIN(day) OVER item,
@@ -515,11 +533,7 @@ FROM (
            w AS (item ORDER BY day)
 ) AS s (firm_id, account_code, item_key, currency, from_day, to_day, debit, credit, matter_id,
         opened_on, live)
-LEFT JOIN bills AS bill
-    ON bill.firm_id = s.firm_id AND bill.bill_id = {_item_record_id("bill", "s.item_key")}
-LEFT JOIN purchase_invoices AS invoice
-    ON invoice.firm_id = s.firm_id
-   AND invoice.invoice_id = {_item_record_id("invoice", "s.item_key")}
+{dating_joins}
 """
 
 
@@ -548,17 +562,18 @@ async def date_items(session: AsyncSession, table: str, rows: Sequence[Mapping[s
     """Rows of ``bills`` or ``purchase_invoices`` were just written: their items' spans are aged
     by the record's date from now on (the lines may have come first; a changed bill may move its
     date). Any other table dates no item."""
-    for prefix, (dating_table, id_column, date_column) in _ITEM_DATED.items():
-        if table != dating_table or not rows:
-            continue
-        await session.execute(
-            DATE_ITEMS,
-            {
-                "firm_id": [r["firm_id"] for r in rows],
-                "item_key": [f"{prefix}:{r[id_column]}" for r in rows],
-                "dated": [r[date_column] for r in rows],
-            },
-        )
+    dating = _ITEM_DATED_BY_TABLE.get(table)
+    if dating is None or not rows:
+        return
+    prefix, id_column, date_column = dating
+    await session.execute(
+        DATE_ITEMS,
+        {
+            "firm_id": [r["firm_id"] for r in rows],
+            "item_key": [f"{prefix}:{r[id_column]}" for r in rows],
+            "dated": [r[date_column] for r in rows],
+        },
+    )
 
 
 async def respan_items(session: AsyncSession, items: Collection[tuple[str, str]]) -> None:
