@@ -77,16 +77,12 @@ def _date(params: Mapping[str, str], name: str, default: date | None = None) -> 
         day = date.fromisoformat(raw)
     except ValueError:
         raise reports.Invalid(f"{name}={raw!r} is not a date (YYYY-MM-DD)") from None
-    if not EARLIEST <= day <= LATEST:
+    if not reports.EARLIEST <= day <= reports.LATEST:
         raise reports.Invalid(
-            f"{name}={raw!r} is outside the dates reports cover ({EARLIEST} to {LATEST})"
+            f"{name}={raw!r} is outside the dates reports cover "
+            f"({reports.EARLIEST} to {reports.LATEST})"
         )
     return day
-
-
-EARLIEST, LATEST = date(1900, 1, 1), date(9999, 12, 30)
-"""The dates a report may be asked for: a period's opening balance is the day before it starts
-and ageing counts back from the date, so year 1 or 31 December 9999 overflowed (a 500)."""
 
 
 _LARGEST = 2**31 - 1

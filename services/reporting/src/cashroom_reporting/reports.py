@@ -21,12 +21,7 @@ from cashroom_reporting.domain.client_money import MatterColumns
 from cashroom_reporting.domain.document import EVERY_ROW, Consistency, Page, Report
 from cashroom_reporting.domain.facts import Header, unknown_matter
 from cashroom_reporting.domain.postings import ZERO
-from cashroom_reporting.domain.vat import (
-    CURRENCY_JURISDICTION,
-    Jurisdiction,
-    Scheme,
-    choose_scheme,
-)
+from cashroom_reporting.domain.vat import Jurisdiction, Scheme, choose_scheme, firm_jurisdiction
 
 
 class ReportError(Exception):
@@ -56,12 +51,14 @@ class Context:
     state: queries.FirmState
 
     @property
+    def profile_jurisdiction(self) -> Jurisdiction | None:
+        """The jurisdiction the firm's profile names, if any."""
+        return Jurisdiction(self.state.jurisdiction) if self.state.jurisdiction else None
+
+    @property
     def jurisdiction(self) -> Jurisdiction | None:
-        """The firm's, from its profile; else as its books' currency says (EUR: Ireland, GBP:
-        England and Wales); else not known."""
-        if self.state.jurisdiction:
-            return Jurisdiction(self.state.jurisdiction)
-        return CURRENCY_JURISDICTION.get(self.state.books_currency or "")
+        """The firm's, as ``firm_jurisdiction`` knows it (profile, else books currency)."""
+        return firm_jurisdiction(self.profile_jurisdiction, self.state.books_currency)[0]
 
 
 async def context(session: AsyncSession, firm_id: str, currency: str | None) -> Context:
@@ -112,8 +109,10 @@ async def _matter_columns(
 
 BIGGEST_ID = 2**63 - 1
 """Clio's ids are bigints: a longer number names no matter."""
-FIRST_DAY = date(1900, 1, 1)
-"""Where a matter's card starts when neither the request nor Clio says."""
+EARLIEST, LATEST = date(1900, 1, 1), date(9999, 12, 30)
+"""The dates a report may be asked for (a period's opening balance is the day before it starts
+and ageing counts back from the date, so year 1 or 31 December 9999 would overflow); a matter's
+card starts at EARLIEST when neither the request nor Clio says when."""
 
 
 def _check_period(start: date, end: date) -> None:
@@ -228,7 +227,7 @@ async def matter_ledger(
     infos = await queries.matter_infos(session, firm_id, [matter_id])
     info = infos.get(matter_id) or unknown_matter(matter_id)
     if start is None:
-        start = min(info.opened_on or FIRST_DAY, end)
+        start = min(info.opened_on or EARLIEST, end)
     opening = await queries.matter_balances(
         session, firm_id, cur, start - timedelta(days=1), matter_id=matter_id
     )
@@ -354,12 +353,7 @@ async def vat_return(
     _check_period(start, end)
     ctx = await context(session, firm_id, currency)
     cur = ctx.header.currency
-    jurisdiction = ctx.state.jurisdiction
-    choice = choose_scheme(
-        scheme,
-        Jurisdiction(jurisdiction) if jurisdiction else None,
-        ctx.state.books_currency,
-    )
+    choice = choose_scheme(scheme, ctx.profile_jurisdiction, ctx.state.books_currency)
     chart = await chart_of_accounts.load_chart(session, firm_id)
     by_tag = await queries.vat_totals(session, firm_id, cur, start, end)
     moved = await queries.account_movements(session, firm_id, cur, start, end)

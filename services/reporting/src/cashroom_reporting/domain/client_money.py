@@ -70,7 +70,7 @@ ANY_REGULATOR = ClientMoneyRules(
 
 
 def rules_for(jurisdiction: Jurisdiction | None) -> ClientMoneyRules:
-    return RULES.get(jurisdiction, ANY_REGULATOR) if jurisdiction else ANY_REGULATOR
+    return RULES[jurisdiction] if jurisdiction is not None else ANY_REGULATOR
 
 
 @dataclass(frozen=True, slots=True)

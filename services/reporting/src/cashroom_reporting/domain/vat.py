@@ -73,21 +73,26 @@ class SchemeChoice:
     """Said on the return when the scheme asked for is not the firm's own."""
 
 
+def firm_jurisdiction(
+    profile: Jurisdiction | None, books_currency: str | None
+) -> tuple[Jurisdiction | None, str]:
+    """The firm's jurisdiction and how it is known: from the firm profile, else the one its
+    books currency stands for (EUR: Ireland, GBP: England and Wales), else not known."""
+    if profile is not None:
+        return profile, f"the firm's jurisdiction ({JURISDICTION_NAMES[profile]})"
+    if books_currency in CURRENCY_JURISDICTION:
+        inferred = CURRENCY_JURISDICTION[books_currency]
+        return inferred, f"the firm's books in {books_currency} ({JURISDICTION_NAMES[inferred]})"
+    return None, "no jurisdiction known for the firm"
+
+
 def choose_scheme(
     asked: Scheme | None, jurisdiction: Jurisdiction | None, books_currency: str | None
 ) -> SchemeChoice:
-    """The scheme asked for wins; else the firm's: its jurisdiction from the firm profile, else
-    the one its books currency stands for (EUR: Ireland, GBP: England and Wales), else the UK
-    return, saying so."""
-    if jurisdiction is not None:
-        own: Scheme | None = SCHEME_OF[jurisdiction]
-        why = f"the firm's jurisdiction ({JURISDICTION_NAMES[jurisdiction]})"
-    elif books_currency in CURRENCY_JURISDICTION:
-        inferred = CURRENCY_JURISDICTION[books_currency]
-        own = SCHEME_OF[inferred]
-        why = f"the firm's books in {books_currency} ({JURISDICTION_NAMES[inferred]})"
-    else:
-        own, why = None, "no jurisdiction known for the firm"
+    """The scheme asked for wins; else the firm's (``firm_jurisdiction``), else the UK return,
+    saying so."""
+    known, why = firm_jurisdiction(jurisdiction, books_currency)
+    own = SCHEME_OF[known] if known is not None else None
     if asked is None:
         return SchemeChoice(own or Scheme.UK, f"default: {why}")
     note = None
