@@ -241,6 +241,7 @@ def test_a_refusal_that_is_not_a_running_sync_is_one_line(linked: Linked) -> Non
             FIRM,
             "unknown query parameter(s) bogus",
         ),
+        (["report", "trial-balance", "-p", "as_of=someday"], FIRM, "as_of='someday' is not a date"),
         (["resolve", "999999999", "retry"], FIRM, "no sync-log line 999999999"),
         (
             ["resolve", "1", "choose_vat_treatment", "vat_treatment=half"],

@@ -566,7 +566,7 @@ def report(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File for pdf, csv or json")
     ] = None,
-    settings: Annotated[
+    parameters: Annotated[
         list[str] | None,
         typer.Option(
             "--param",
@@ -579,7 +579,7 @@ def report(
 ) -> None:
     """Any report of the reporting service, as a table, JSON, CSV or PDF."""
     path = _report_path(name)
-    extra = _name_values(settings or [])
+    extra = _name_values(parameters or [])
     for label, value in (("--as-of", as_of), ("--from", date_from), ("--to", date_to)):
         if value is not None:
             _iso_date(label, value)
@@ -587,7 +587,9 @@ def report(
         raise ValueError(f"--format {fmt!r}: choose one of {', '.join(REPORT_FORMATS)}")
     if output is not None and fmt == "table":
         raise ValueError("--output writes pdf, csv or json: add --format pdf|csv|json")
-    params = {**extra, "as_of": as_of, "from": date_from, "to": date_to}
+    dates = {"as_of": as_of, "from": date_from, "to": date_to}
+    # A date given as an option wins; one given only with -p is kept (not blanked by None).
+    params = {**extra, **{k: v for k, v in dates.items() if v is not None}}
     with api() as client:
         if fmt in {"pdf", "csv"}:
             response = client.request(
